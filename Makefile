@@ -1,0 +1,55 @@
+# cohortflow: `make demo` and `make test` work on a fresh clone with only Python 3.11 installed.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+# dagster-dbt runs the `dbt` executable: the venv's bin must come first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+DEMO_DIR := demo_data
+DEMO_PERSONS ?= 20000
+
+.PHONY: help install demo test test-fast test-dbt lint fmt dev bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install cohortflow with its pinned dependencies
+
+demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> summary
+	$(BIN)/cohortflow generate --persons $(DEMO_PERSONS) --seed 42 --out $(DEMO_DIR)/raw
+	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow load --raw-dir $(DEMO_DIR)/raw
+	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run
+
+test: $(STAMP) ## the whole suite, DuckDB and PostgreSQL (a throwaway server is started if needed)
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## unit tests only
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+dev: $(STAMP) ## open the Dagster UI on the demo warehouse
+	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/dagster dev -w workspace.yaml
+
+bench: $(STAMP) ## benchmarks (writes benchmarks/RESULTS.md)
+	$(BIN)/python -m benchmarks.run_all
+
+clean: ## remove generated data, dbt target and the venv
+	rm -rf $(DEMO_DIR) dbt_project/target dbt_project/logs $(VENV) benchmarks/.work

@@ -1,0 +1,38 @@
+"""`cohortflow segments`: inspect and refresh the segment registry dbt unions."""
+
+from __future__ import annotations
+
+import typer
+
+from activations.cli.options import JsonOption
+from activations.cli.output import print_json, print_note
+
+app = typer.Typer(help="Segment models: list them, refresh the registry.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_segments(json_output: JsonOption = False) -> None:
+    """List the seg_* models of the dbt project."""
+    from activations.segments import segment_model_names
+    from activations.transform import DBT_PROJECT_DIR
+
+    names = segment_model_names(DBT_PROJECT_DIR)
+    if json_output:
+        print_json({"segments": names})
+        return
+    for name in names:
+        print(name)
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Rewrite dbt_project/macros/segment_registry.sql from the seg_*.sql files.
+
+    `cohortflow run` does this before every build; run it yourself before a plain `dbt build`
+    after adding or removing a segment.
+    """
+    from activations.segments import refresh_segment_registry
+    from activations.transform import DBT_PROJECT_DIR
+
+    changed = refresh_segment_registry(DBT_PROJECT_DIR)
+    print_note("segment registry updated" if changed else "segment registry already up to date")

@@ -1,0 +1,65 @@
+"""All terminal output of the CLI: tables and progress on a rich console, or JSON on stdout.
+
+Progress bars and messages go to stderr so `--json` output on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+def print_json(payload: Mapping[str, Any]) -> None:
+    """`payload` as JSON on stdout, nothing else."""
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def print_error(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def print_note(message: str) -> None:
+    stderr.print(message, highlight=False, soft_wrap=True)
+
+
+def counts_table(
+    title: str, counts: Mapping[str, int], label: str, unit: str = "persons", share: bool = True
+) -> Table:
+    """A table of counts, with each row's share of the total when `share` is set."""
+    total = sum(counts.values())
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column(label)
+    table.add_column(unit, justify="right")
+    if share:
+        table.add_column("share", justify="right")
+    for name, count in counts.items():
+        cells = [name, f"{count:,}"]
+        if share:
+            cells.append(f"{100 * count / total:.1f}%" if total else "-")
+        table.add_row(*cells)
+    return table
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Progress]:
+    """A transient progress display on stderr (invisible in --json mode)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not enabled,
+    )
+    with progress:
+        yield progress

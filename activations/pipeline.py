@@ -1,0 +1,79 @@
+"""The main job as a plain function: raw checks -> phone lookup -> dbt build -> summary.
+
+The CLI's `run` and any other orchestrator call this; Dagster wires the same steps as assets.
+Later steps (change detection, checks, syncs) are added here so every entry point runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from activations import transform
+from activations.errors import RawDataError
+from activations.phones import PhoneRefresh, refresh_phone_lookup
+from activations.queries import statement
+from activations.raw_contract import RAW_TABLES
+from activations.settings import Settings
+from activations.summary import RunSummary, summarise
+from activations.warehouse import connect
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run did."""
+
+    as_of: datetime
+    phones: PhoneRefresh
+    build: transform.BuildReport
+    summary: RunSummary
+
+
+def check_raw_tables(connection: Connection, raw_schema: str) -> None:
+    """Raise a one-line error naming every contract table missing from the raw schema."""
+    query = statement(connection, "select_raw_tables")
+    present = {str(name) for (name,) in connection.execute(query, {"schema": raw_schema})}
+    missing = [table.name for table in RAW_TABLES if table.name not in present]
+    if missing:
+        raise RawDataError(
+            f"schema '{raw_schema}' has no table(s) {', '.join(missing)}: load raw data first "
+            "(`cohortflow load --raw-dir DIR`, or point COHORTFLOW_RAW_SCHEMA at your loader's "
+            "schema)."
+        )
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    as_of: datetime,
+    on_step: Callable[[str], None] | None = None,
+    progress: transform.Progress | None = None,
+) -> RunResult:
+    """Build every model and its tests as of `as_of` and summarise the result.
+
+    Raises:
+        RawDataError: raw tables are missing.
+        DbtRunError: a model or test failed.
+        WarehouseError: the warehouse cannot be reached.
+    """
+    step = on_step or (lambda _: None)
+    step("checking raw data")
+    with connect(settings.warehouse) as connection:
+        check_raw_tables(connection, settings.raw_schema)
+        step("normalising phones")
+        phones = refresh_phone_lookup(
+            connection,
+            raw_schema=settings.raw_schema,
+            state_schema=settings.state_schema,
+            default_region=settings.default_phone_region,
+        )
+    step("building models and tests")
+    build = transform.build(
+        settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars(), progress=progress
+    )
+    with connect(settings.warehouse) as connection:
+        summary = summarise(connection)
+    return RunResult(as_of=as_of, phones=phones, build=build, summary=summary)

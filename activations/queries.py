@@ -1,0 +1,36 @@
+"""The only reader of activations/sql/: every SQL statement cohortflow runs outside dbt.
+
+A statement is `sql/<name>.sql`, or `sql/<name>.<dialect>.sql` where one warehouse needs its own
+syntax. Schema names are substituted as `{raw_schema}`-style placeholders after validation and
+dialect quoting; values are always bound parameters (`:name`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.engine import Connection
+
+from activations.warehouse import quote_identifier
+
+
+@cache
+def _read(filename: str) -> str | None:
+    resource = resources.files("activations") / "sql" / filename
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+def sql_text(name: str, dialect: str) -> str:
+    """The raw text of statement `name` for `dialect` (falls back to the portable version)."""
+    found = _read(f"{name}.{dialect}.sql") or _read(f"{name}.sql")
+    if found is None:
+        raise LookupError(f"no SQL statement named {name!r} in activations/sql")
+    return found
+
+
+def statement(connection: Connection, name: str, **identifiers: str) -> TextClause:
+    """Statement `name` for this connection's dialect with schema/table identifiers quoted in."""
+    quoted = {key: quote_identifier(connection, value) for key, value in identifiers.items()}
+    return text(sql_text(name, connection.dialect.name).format(**quoted))

@@ -1,0 +1,174 @@
+"""Runs the dbt project (dbt_project/) in-process against the configured warehouse.
+
+dbt is invoked through its programmatic runner: one parse gives the node count for a progress bar
+and is reused by the build, and failures come back as data (which model, which test, why) rather
+than as log lines to scrape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from activations.errors import DbtRunError
+from activations.segments import refresh_segment_registry
+from activations.warehouse import Warehouse
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+MODELS_SCHEMA = "analytics"
+_FAILED = {"error", "fail", "runtime error"}
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """One dbt node's result: a model, test, unit test or seed."""
+
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The outcome of a successful `dbt build`."""
+
+    nodes: tuple[NodeOutcome, ...]
+
+    def count(self, resource_type: str) -> int:
+        return sum(1 for node in self.nodes if node.resource_type == resource_type)
+
+
+def dbt_environment(warehouse: Warehouse) -> dict[str, str]:
+    """Everything dbt needs in its environment to reach `warehouse` (profiles.yml reads it)."""
+    return {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **warehouse.dbt_env()}
+
+
+def format_as_of(as_of: datetime) -> str:
+    """The dbt `as_of` var: UTC, second precision, 'YYYY-MM-DD HH:MM:SS'."""
+    return as_of.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def build(
+    warehouse: Warehouse,
+    *,
+    as_of: datetime,
+    extra_vars: Mapping[str, Any] | None = None,
+    select: str | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """`dbt build` (models, their tests and unit tests) as of `as_of`.
+
+    Raises:
+        DbtRunError: listing every failed model and test.
+    """
+    from dbt.cli.main import dbtRunner
+
+    refresh_segment_registry(project_dir)
+    variables = {**(extra_vars or {}), "as_of": format_as_of(as_of)}
+    common = [
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+    ]
+    selection = ["--select", select] if select else []
+    with _environment(dbt_environment(warehouse)):
+        parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
+        if not parsed.success:
+            raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
+        total = _buildable_nodes(parsed.result, select)
+        done = 0
+
+        def on_event(event: Any) -> None:
+            nonlocal done
+            if progress and event.info.name == "NodeFinished":
+                done += 1
+                progress(done, total, event.data.node_info.node_name)
+
+        runner = dbtRunner(manifest=parsed.result, callbacks=[on_event])
+        try:
+            result = runner.invoke(["build", *common, "--vars", json.dumps(variables), *selection])
+        finally:
+            _release_duckdb()
+    if result.exception is not None:
+        raise DbtRunError(f"dbt build could not run: {_first_line(result.exception)}")
+    nodes = tuple(_outcome(item) for item in result.result.results)
+    failed = [node for node in nodes if node.status in _FAILED]
+    if failed or not result.success:
+        raise DbtRunError(_failure_message(failed, len(nodes)))
+    return BuildReport(nodes=nodes)
+
+
+def _buildable_nodes(manifest: Any, select: str | None) -> int:
+    kinds = {"model", "test", "unit_test", "seed", "snapshot"}
+    nodes = [node for node in manifest.nodes.values() if node.resource_type in kinds]
+    unit_tests = getattr(manifest, "unit_tests", {})
+    return len(nodes) + len(unit_tests) if select is None else 0
+
+
+def _outcome(item: Any) -> NodeOutcome:
+    return NodeOutcome(
+        name=item.node.name,
+        resource_type=str(item.node.resource_type),
+        status=str(item.status),
+        message=item.message,
+    )
+
+
+def _failure_message(failed: list[NodeOutcome], total: int) -> str:
+    if not failed:
+        return "dbt build failed without naming a node; see dbt_project/logs/dbt.log."
+    shown = "; ".join(f"{node.resource_type} {node.name}: {node.message}" for node in failed[:5])
+    more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+    return f"dbt build failed on {len(failed)} of {total} nodes: {shown}{more}"
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip().splitlines() if error else []
+    return text[0] if text else "unknown error"
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for reuse after an in-process run.
+
+    DuckDB refuses a second connection to an open file with a different configuration, so without
+    this the summary query after `dbt build` (and any later run in this process) cannot connect.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+            DuckDBConnectionManager._ENV = None
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """dbt reads env_var() from the process environment: set ours for the run, then restore."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

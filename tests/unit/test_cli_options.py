@@ -1,0 +1,30 @@
+"""--as-of and --until accept ISO-8601 instants and always mean UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from activations.cli.options import parse_instant
+from activations.errors import CohortflowError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-06-30T12:00:00", datetime(2026, 6, 30, 12)),
+        ("2026-06-30 12:00:00", datetime(2026, 6, 30, 12)),
+        ("2026-06-30T12:00:00Z", datetime(2026, 6, 30, 12)),
+        ("2026-06-30T14:00:00+02:00", datetime(2026, 6, 30, 12)),
+        ("2026-06-30", datetime(2026, 6, 30)),
+        ("2026-06-30T12:00:00.987", datetime(2026, 6, 30, 12)),
+    ],
+)
+def test_instants_are_converted_to_naive_utc_seconds(text: str, expected: datetime) -> None:
+    assert parse_instant(text) == expected
+
+
+def test_a_malformed_instant_names_the_expected_format() -> None:
+    with pytest.raises(CohortflowError, match="2026-06-30T12:00:00"):
+        parse_instant("30/06/2026")
