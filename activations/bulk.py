@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -31,8 +32,16 @@ def insert_arrow(connection: Connection, schema: str, table: str, data: pa.Table
         _copy_postgres(connection, target, columns, data)
 
 
-def _insert_duckdb(connection: Connection, target: str, columns: str, data: pa.Table) -> None:
+def _driver(connection: Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's, for each driver's bulk path."""
     driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the warehouse connection is closed")
+    return driver
+
+
+def _insert_duckdb(connection: Connection, target: str, columns: str, data: pa.Table) -> None:
+    driver = _driver(connection)
     view = f"cohortflow_bulk_{next(_names)}"
     driver.register(view, data)
     try:
@@ -42,7 +51,7 @@ def _insert_duckdb(connection: Connection, target: str, columns: str, data: pa.T
 
 
 def _copy_postgres(connection: Connection, target: str, columns: str, data: pa.Table) -> None:
-    cursor = connection.connection.driver_connection.cursor()
+    cursor = _driver(connection).cursor()
     # Empty strings are quoted and nulls are bare empties, which is how COPY tells them apart.
     options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
     try:

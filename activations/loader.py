@@ -162,7 +162,7 @@ def _replace_table(
 def _check_existing_columns(connection: Connection, raw_schema: str, table: RawTable) -> None:
     """A raw table created by another tool must at least have the contract's columns."""
     found = {
-        name.lower()
+        str(name).lower()
         for (name,) in connection.execute(
             sa.text(
                 "select column_name from information_schema.columns "
@@ -191,8 +191,8 @@ def _insert_parquet_duckdb(connection: Connection, target: str, table: RawTable,
         sa.text(f"insert into {target} ({names}) select {selected} from read_parquet(:path)"),
         {"path": str(path)},
     )
-    count = connection.exec_driver_sql(f"select count(*) from {target}").scalar_one()
-    return int(count)
+    count: int = connection.exec_driver_sql(f"select count(*) from {target}").scalar_one()
+    return count
 
 
 def arrow_schema(table: RawTable) -> pa.Schema:

@@ -56,7 +56,7 @@ def summarise(connection: Connection) -> RunSummary:
         query = statement(
             connection, name, models_schema=MODELS_SCHEMA, staging_schema=STAGING_SCHEMA
         )
-        return {str(label): int(n) for label, n in connection.execute(query)}
+        return {str(label): int(str(n)) for label, n in connection.execute(query)}
 
     stages = counts("select_stage_counts")
     members = counts("select_segment_counts")

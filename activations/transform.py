@@ -71,7 +71,9 @@ def build(
     Raises:
         DbtRunError: listing every failed model and test.
     """
+    from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
     refresh_segment_registry(project_dir)
     variables = {**(extra_vars or {}), "as_of": format_as_of(as_of)}
@@ -88,9 +90,10 @@ def build(
     selection = ["--select", select] if select else []
     with _environment(dbt_environment(warehouse)):
         parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
-        if not parsed.success:
+        manifest = parsed.result
+        if not parsed.success or not isinstance(manifest, Manifest):
             raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
-        total = _buildable_nodes(parsed.result, select)
+        total = _buildable_nodes(manifest, select)
         done = 0
 
         def on_event(event: Any) -> None:
@@ -99,14 +102,15 @@ def build(
                 done += 1
                 progress(done, total, event.data.node_info.node_name)
 
-        runner = dbtRunner(manifest=parsed.result, callbacks=[on_event])
+        runner = dbtRunner(manifest=manifest, callbacks=[on_event])
         try:
             result = runner.invoke(["build", *common, "--vars", json.dumps(variables), *selection])
         finally:
             _release_duckdb()
-    if result.exception is not None:
+    run = result.result
+    if result.exception is not None or not isinstance(run, RunExecutionResult):
         raise DbtRunError(f"dbt build could not run: {_first_line(result.exception)}")
-    nodes = tuple(_outcome(item) for item in result.result.results)
+    nodes = tuple(_outcome(item) for item in run.results)
     failed = [node for node in nodes if node.status in _FAILED]
     if failed or not result.success:
         raise DbtRunError(_failure_message(failed, len(nodes)))

@@ -1,0 +1,36 @@
+"""`make bench`: run every benchmark and record the results in benchmarks/RESULTS.md.
+
+Each benchmark's section in RESULTS.md is replaced between its markers, so results for other
+benchmarks (and the prose around them) are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import foundation
+from benchmarks.machine import describe_machine
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def record(section: str, body: str) -> None:
+    """Replace the section between `<!-- section:start -->` and `<!-- section:end -->`."""
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on: {describe_machine()}\n\n"
+    block = f"{start}\n{stamp}{body}\n{end}"
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    record("foundation", foundation.main([]))
+    print(f"results written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
