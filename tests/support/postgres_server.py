@@ -252,7 +252,7 @@ def _stop(bin_dir: Path, base: Path, data_dir: Path, run_as: _RunAs) -> None:
 
 def _create_database(port: int, dbname: str) -> None:
     """CREATE DATABASE over TCP, which also proves the loopback listener works."""
-    import psycopg2  # lazy: keep this module importable without the venv (see .ci/run)
+    import psycopg2  # lazy: find_pg_bin and --help work without the venv
     from psycopg2 import sql
 
     conn = psycopg2.connect(
@@ -273,10 +273,12 @@ def throwaway_postgres(dbname: str = "cohortflow") -> Iterator[str]:
     The URL looks like ``postgresql+psycopg2://postgres@127.0.0.1:<port>/cohortflow`` (trust
     auth, no password). The driver is explicit because SQLAlchemy 2.1 defaults plain
     ``postgresql://`` to psycopg 3, which is not installed; for libpq/psycopg2/dbt, use
-    ``sqlalchemy.make_url(url)`` to get host/port/user/database. On exit, even if the body raised, the server
-    is stopped and its temporary directory deleted. Several can run at once: each gets its own
-    directory and port. Raises RuntimeError (with the tail of the server log when there is one)
-    if the binaries are missing or the server cannot be set up.
+    ``sqlalchemy.make_url(url)`` to get host/port/user/database.
+
+    On exit, even if the body raised, the server is stopped and its temporary directory
+    deleted. Several can run at once: each gets its own directory and port. Raises RuntimeError
+    (with the tail of the server log when there is one) if the binaries are missing or the
+    server cannot be set up.
     """
     bin_dir = find_pg_bin()
     if bin_dir is None:
@@ -323,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dbname", default="cohortflow", help="database to create")
     args = parser.parse_args(argv)
     # `kill` or a closed terminal should clean up too, not leave a server and a temp dir behind.
+    # SIGINT is set explicitly because shells start background jobs (`... &`) with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
     started = time.monotonic()
