@@ -57,6 +57,11 @@ def format_as_of(as_of: datetime) -> str:
     return as_of.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def build_vars(as_of: datetime, extra_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `--vars` of a build: `extra_vars` (schemas, region, thresholds) plus `as_of`."""
+    return {**(extra_vars or {}), "as_of": format_as_of(as_of)}
+
+
 def build(
     warehouse: Warehouse,
     *,
@@ -76,7 +81,7 @@ def build(
     from dbt.contracts.graph.manifest import Manifest
 
     refresh_segment_registry(project_dir)
-    variables = {**(extra_vars or {}), "as_of": format_as_of(as_of)}
+    variables = build_vars(as_of, extra_vars)
     common = [
         "--project-dir",
         str(project_dir),
@@ -88,7 +93,7 @@ def build(
         "info",
     ]
     selection = ["--select", select] if select else []
-    with _environment(dbt_environment(warehouse)):
+    with dbt_process_environment(dbt_environment(warehouse)):
         parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
         manifest = parsed.result
         if not parsed.success or not isinstance(manifest, Manifest):
@@ -164,8 +169,13 @@ def _release_duckdb() -> None:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """dbt reads env_var() from the process environment: set ours for the run, then restore."""
+def dbt_process_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the block, then restore what was there.
+
+    dbt's profiles.yml reads the warehouse through env_var(), both in-process (the CLI) and in the
+    `dbt` subprocess dagster-dbt starts (which inherits os.environ); neither takes an env argument.
+    Restoring afterwards keeps one run's warehouse from leaking into the next in the same process.
+    """
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:

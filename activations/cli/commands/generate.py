@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from activations.cli.options import JsonOption, parse_instant
+from activations.cli.options import JsonOption
 from activations.cli.output import print_json, print_note, progress_bar
+from activations.instants import parse_instant
 from activations.raw_contract import RAW_TABLES
 
 

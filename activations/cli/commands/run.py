@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.columns import Columns
 
-from activations.cli.options import JsonOption, parse_instant, utc_now
+from activations.cli.options import JsonOption
 from activations.cli.output import counts_table, print_json, progress_bar, stdout
+from activations.instants import resolve_as_of
 
 
 def run(
@@ -26,7 +27,7 @@ def run(
     from activations.settings import Settings
 
     settings = Settings.from_env()
-    instant = parse_instant(as_of) if as_of else utc_now()
+    instant = resolve_as_of(as_of)
     with progress_bar(enabled=not json_output) as progress:
         task = progress.add_task("starting", total=None)
 

@@ -1,0 +1,146 @@
+"""dbt in Dagster: the cached DbtProject, CohortflowTranslator and the `dbt build` assets.
+
+Every dbt model is an asset grouped by its folder (staging, identity, lifecycle, rfm, segments);
+every dbt data test is an asset check on the model it tests (dagster-dbt's default), so a failing
+test shows on the model that broke and fails the run.
+"""
+
+# No `from __future__ import annotations` here: Dagster checks the `context` annotation of an
+# asset against the class itself and rejects the string PEP 563 leaves (dagster-io/dagster#26837).
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
+
+from activations.instants import resolve_as_of
+from activations.segments import refresh_segment_registry
+from activations.transform import (
+    DBT_PROJECT_DIR,
+    build_vars,
+    dbt_environment,
+    dbt_process_environment,
+)
+from orchestration.raw import WAREHOUSE_POOL
+from orchestration.resources import WarehouseResource
+
+DBT_ASSETS_NAME = "cohortflow_dbt_assets"
+MODEL_GROUPS = ("staging", "identity", "lifecycle", "rfm", "segments")
+# Dagster parses into its own target folder: `cohortflow run` parses and builds in target/ too,
+# and two processes rewriting one manifest.json or partial_parse.msgpack can read half a file.
+_TARGET_PATH = Path("target") / "dagster"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project, with a manifest that matches the seg_* models on disk.
+
+    The segment registry is refreshed first because dbt learns segment_membership's parents from
+    it while parsing. The manifest is rebuilt under `dagster dev`, when it is missing (a fresh
+    clone, `make clean`) and when the registry just changed (a segment was added or removed, so
+    any existing manifest is stale); otherwise the existing one is reused, as in a deployment that
+    ran `dagster-dbt project prepare-and-package`.
+    """
+    registry_changed = refresh_segment_registry(DBT_PROJECT_DIR)
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=_TARGET_PATH
+    )
+    if registry_changed or not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    else:
+        project.prepare_if_dev()
+    return project
+
+
+class CohortflowTranslator(DagsterDbtTranslator):
+    """dbt node -> Dagster asset: sources keyed like the Python assets, groups = model folders.
+
+    It overrides `get_asset_key` and `get_group_name` rather than only `get_asset_spec`, because
+    dagster-dbt still calls `get_asset_key` directly when it maps dbt events and selections, and
+    the two paths must agree.
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Sources: `<source name>/<table>` (raw/customers, cohortflow_state/phone_e164), the
+        keys orchestration/raw.py defines, independent of the configurable schema names.
+        Models: dagster-dbt's `<schema>/<model>` (analytics/segment_membership)."""
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """The model's top folder under models/, so Dagster groups match the dbt layout."""
+        return _folder_group(dbt_resource_props) or super().get_group_name(dbt_resource_props)
+
+
+def _folder_group(dbt_resource_props: Mapping[str, Any]) -> str | None:
+    fqn = dbt_resource_props.get("fqn") or []
+    # fqn is [project, folder, ..., name]: models/segments/intermediate/x.sql -> "segments".
+    if len(fqn) > 2 and fqn[1] in MODEL_GROUPS:
+        return str(fqn[1])
+    return None
+
+
+class DbtBuildConfig(dg.Config):
+    """Run config for the dbt build."""
+
+    as_of: str | None = Field(
+        default=None,
+        description=(
+            "ISO-8601 instant every model is computed as of, e.g. 2026-06-30T12:00:00Z; a time "
+            "without an offset is UTC. Unset: the moment the build starts."
+        ),
+    )
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    dagster_dbt_translator=CohortflowTranslator(),
+    name=DBT_ASSETS_NAME,
+    pool=WAREHOUSE_POOL,
+)
+def cohortflow_dbt_assets(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    """`dbt build` of the selected models and their tests, as of one instant, streamed as events.
+
+    Settings are read here, when the run starts, so a code location loads with no warehouse
+    configured and every run sees the current COHORTFLOW_* values.
+    """
+    settings = warehouse.settings()
+    variables = build_vars(resolve_as_of(config.as_of), settings.dbt_vars())
+    context.log.info(f"dbt build as of {variables['as_of']} UTC on {settings.warehouse.describe()}")
+    with dbt_process_environment(dbt_environment(settings.warehouse)):
+        invocation = dbt.cli(["build", "--vars", json.dumps(variables)], context=context)
+    yield from invocation.stream()
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed next to this Python (the project's venv), else `dbt` from PATH.
+
+    dagster-dbt runs the executable; resolving it from the interpreter means `dagster dev` and the
+    tests work even when the venv's bin directory is not on PATH.
+    """
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.is_file() else "dbt"
+
+
+def defs() -> dg.Definitions:
+    """The dbt assets (with their checks) and the dbt CLI resource they run with."""
+    return dg.Definitions(
+        assets=[cohortflow_dbt_assets],
+        resources={
+            "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
+        },
+    )

@@ -1,0 +1,15 @@
+"""The single Definitions of cohortflow: merges each module's defs(); workspace.yaml loads it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration import dbt, jobs, raw, resources, schedules
+
+defs = dg.Definitions.merge(
+    resources.defs(),
+    raw.defs(),
+    dbt.defs(),
+    jobs.defs(),
+    schedules.defs(),
+)
