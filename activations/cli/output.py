@@ -51,7 +51,8 @@ def counts_table(
 
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Progress]:
-    """A transient progress display on stderr (invisible in --json mode)."""
+    """A transient progress display on stderr; off in --json mode and when stderr is not a
+    terminal, so logs and pipes get only the messages that matter."""
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -59,7 +60,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
         TimeElapsedColumn(),
         console=stderr,
         transient=True,
-        disable=not enabled,
+        disable=not enabled or not stderr.is_terminal,
     )
     with progress:
         yield progress

@@ -1,0 +1,125 @@
+"""The CLI end to end on both warehouses: generate -> load -> run, as a user types it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+AS_OF = "2026-06-30T12:00:00"
+CLI = str(Path(sys.executable).parent / "cohortflow")
+
+
+def cohortflow(*args: str, warehouse: str | None = None, check: bool = True):
+    env = {**os.environ}
+    if warehouse is not None:
+        env["COHORTFLOW_WAREHOUSE"] = warehouse
+    result = subprocess.run([CLI, *args], capture_output=True, text=True, env=env, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"cohortflow {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def run_json(*args: str, warehouse: str) -> dict[str, Any]:
+    return json.loads(cohortflow(*args, "--json", warehouse=warehouse).stdout)
+
+
+@pytest.fixture(scope="module")
+def raw_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic store, generated once for the module through the CLI."""
+    folder = tmp_path_factory.mktemp("store") / "raw"
+    cohortflow(
+        "generate", "--persons", "1500", "--seed", "7", "--until", AS_OF, "--out", str(folder)
+    )
+    return folder
+
+
+def test_generate_writes_every_raw_table_deterministically(raw_store: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    report = run_json(
+        "generate",
+        "--persons",
+        "1500",
+        "--seed",
+        "7",
+        "--until",
+        AS_OF,
+        "--out",
+        str(again),
+        warehouse=str(tmp_path / "unused.duckdb"),
+    )
+    names = sorted(path.name for path in raw_store.iterdir())
+    assert names == sorted(f"{table}.parquet" for table in report["rows"])
+    for name in names:
+        assert (again / name).read_bytes() == (raw_store / name).read_bytes(), name
+
+
+def test_load_then_run_builds_a_plausible_store(raw_store: Path, warehouse_location: str) -> None:
+    loaded = run_json("load", "--raw-dir", str(raw_store), warehouse=warehouse_location)
+    assert all(table["rows"] > 0 for table in loaded["tables"].values())
+
+    summary = run_json("run", "--as-of", AS_OF, warehouse=warehouse_location)
+
+    assert summary["as_of"] == AS_OF
+    assert summary["dbt"]["model"] > 30 and summary["dbt"]["unit_test"] >= 2
+    stages = summary["lifecycle_stages"]
+    assert sum(stages.values()) == summary["persons"]
+    for stage in ("visitor", "prospect", "new", "repeat", "vip", "lapsed", "churned"):
+        assert stages[stage] > 0, f"no {stage} in a 1,500-person store"
+    buyers = stages["new"] + stages["repeat"] + stages["vip"] + stages["lapsed"] + stages["churned"]
+    assert sum(summary["rfm_tiers"].values()) == buyers
+    assert summary["segments"]["vip"] == stages["vip"]
+    assert summary["segments"]["new_customers"] == stages["new"]
+    for segment in ("lapsed_vip", "at_risk", "cart_abandoners", "disengaged"):
+        assert summary["segments"][segment] > 0, f"segment {segment} is empty"
+    assert summary["quarantined"], "the synthetic store is dirty: staging must quarantine rows"
+
+
+def test_duckdb_and_postgres_give_the_same_summary(
+    raw_store: Path, duckdb_url: str, postgres_url: str
+) -> None:
+    summaries = []
+    for location in (duckdb_url, postgres_url):
+        cohortflow("load", "--raw-dir", str(raw_store), warehouse=location)
+        summary = run_json("run", "--as-of", AS_OF, warehouse=location)
+        summary.pop("warehouse")
+        summaries.append(summary)
+    assert summaries[0] == summaries[1]
+
+
+def test_every_command_has_help() -> None:
+    for command in (
+        ["--help"],
+        ["generate", "--help"],
+        ["load", "--help"],
+        ["run", "--help"],
+        ["segments", "--help"],
+        ["segments", "list", "--help"],
+        ["segments", "refresh", "--help"],
+    ):
+        result = cohortflow(*command)
+        assert "Usage" in result.stdout, command
+
+
+def test_run_without_raw_data_says_to_load_first(tmp_path: Path) -> None:
+    result = cohortflow("run", warehouse=str(tmp_path / "empty.duckdb"), check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "cohortflow load --raw-dir" in lines[0]
+    assert "customers" in lines[0]
+
+
+def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
+    result = cohortflow("run", warehouse="postgresql://u:pw@127.0.0.1:1/x", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the warehouse")
+    assert "pw@" not in result.stderr
+    assert "Traceback" not in result.stderr
