@@ -253,7 +253,8 @@ def _region_probabilities() -> np.ndarray:
     for country, share in enumerate(_COUNTRY_SHARE):
         mask = _REGION_COUNTRY == country
         probs[mask] = share * weights[mask] / weights[mask].sum()
-    return probs / probs.sum()
+    normalised: np.ndarray = probs / probs.sum()
+    return normalised
 
 
 # Valid NANP exchanges: 200-999 without N11, 555 and the special 950/958/959/976 blocks.
@@ -351,7 +352,8 @@ _COUNTRY_LOCALE = ("en", "en", "de", "fr", "en", "en")
 
 # ----------------------------------------------------------------------------------------------
 # Catalogue: (category, replenishment options for consumables, median price, count, nouns,
-# adjectives, variants). Pet Supplies mixes consumable food with durable toys (nouns marked '*').
+# adjectives, variants). Pet Supplies mixes consumable food with durable goods (nouns marked
+# '*'); 'Noun=a/b' gives a noun its own variants when the category's do not fit it.
 
 _CATALOGUE: tuple[tuple[str, tuple[int, ...], float, int, str, str, str], ...] = (
     ("Coffee & Tea", (30, 45), 18.0, 45,
@@ -370,10 +372,11 @@ _CATALOGUE: tuple[tuple[str, tuple[int, ...], float, int, str, str, str], ...] =
      "Daily|Plant-Based|Sport|Women's|Men's",
      "30 servings|60 capsules|90 capsules|1kg"),
     ("Pet Supplies", (30, 45), 24.0, 35,
-     "Dry Dog Food|Wet Cat Food|Cat Litter|Dog Treats|Rope Toy*|Pet Bed*|Leash*|Collar*|"
-     "Scratching Post*",
-     "Grain-Free|Senior|Puppy|Natural|Everyday",
-     "Small|Medium|Large|2kg|6kg"),
+     "Dry Dog Food|Wet Cat Food=12 x 85g/24 x 85g|Cat Litter=5kg/10kg|Dog Treats=200g/500g|"
+     "Rope Toy*=Small/Large|Pet Bed*=Small/Medium/Large|Leash*=Red/Black/Navy|"
+     "Collar*=Small/Medium/Large|Scratching Post*=60cm/90cm",
+     "Natural|Everyday|Premium|Classic",
+     "2kg|6kg|12kg"),
     ("Home & Kitchen", (), 35.0, 60,
      "Ceramic Mug|Pour-Over Kettle|French Press|Linen Napkins|Cutting Board|Scented Candle|"
      "Glass Storage Jar|Chef's Knife|Throw Blanket",
@@ -489,8 +492,21 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parent, rank
 
 
-def _coded(prefix: str, numbers: np.ndarray, width: int, base: int = 10) -> pa.StringArray:
-    """Fixed-width ids ('ord_00001234') written straight into an Arrow buffer: no Python strings."""
+_CHUNK = 1 << 20
+
+
+def _coded(
+    prefix: str,
+    numbers: np.ndarray,
+    width: int,
+    base: int = 10,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pa.Array:
+    """Fixed-width ids ('ord_00001234') written straight into an Arrow buffer: no Python strings.
+
+    Works in chunks so the integer temporaries stay small next to the output (events have
+    ~13M ids at 1M persons).
+    """
     alphabet = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
     head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
     n = int(numbers.size)
@@ -499,28 +515,43 @@ def _coded(prefix: str, numbers: np.ndarray, width: int, base: int = 10) -> pa.S
         raise ValueError("column too large for 32-bit string offsets")
     data = np.empty((n, row), dtype=np.uint8)
     data[:, : head.size] = head
-    value = numbers.astype(np.uint64)
-    for column in range(row - 1, head.size - 1, -1):
-        data[:, column] = alphabet[(value % np.uint64(base)).astype(np.intp)]
-        value = value // np.uint64(base)
+    divisor = np.uint64(base)
+    for lo in range(0, n, _CHUNK):
+        value = numbers[lo : lo + _CHUNK].astype(np.uint64)
+        if transform is not None:
+            value = transform(value)
+        block = data[lo : lo + _CHUNK]
+        for column in range(row - 1, head.size - 1, -1):
+            block[:, column] = alphabet[value % divisor]
+            value //= divisor
     offsets = np.arange(0, (n + 1) * row, row, dtype=np.int32)
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])  # type: ignore[return-value]
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _scrambled_hex(numbers: np.ndarray, salt: int, width: int = 12, prefix: str = "") -> pa.Array:
     """Random-looking but collision-free hex ids: a bijection of the integers mod 16**width."""
     bits = 4 * width
     mask = np.uint64((1 << bits) - 1)
-    value = numbers.astype(np.uint64)
-    value = (value * np.uint64(0x9E3779B97F4A7C15 & int(mask)) + np.uint64(salt & int(mask))) & mask
-    value ^= value >> np.uint64(bits // 2)
-    value = (value * np.uint64((0xBF58476D1CE4E5B9 & int(mask)) | 1)) & mask
-    value ^= value >> np.uint64(bits // 3)
-    return _coded(prefix, value, width, base=16)
+    multiplier_a = np.uint64((0x9E3779B97F4A7C15 & int(mask)) | 1)
+    multiplier_b = np.uint64((0xBF58476D1CE4E5B9 & int(mask)) | 1)
+    offset = np.uint64(salt & int(mask))
+
+    def mix(value: np.ndarray) -> np.ndarray:
+        value = (value * multiplier_a + offset) & mask
+        value ^= value >> np.uint64(bits // 2)
+        value = (value * multiplier_b) & mask
+        value ^= value >> np.uint64(bits // 3)
+        return value
+
+    return _coded(prefix, numbers, width, base=16, transform=mix)
 
 
 def _decimal_from_cents(cents: np.ndarray) -> pa.Array:
-    """DECIMAL(18, 2) from integer cents without Python Decimal objects (two int64 words each)."""
+    """DECIMAL(18, 2) from integer cents without Python Decimal objects.
+
+    Each value is a 128-bit two's complement integer: low word = cents, high word = its sign.
+    Arrow uses native byte order, little-endian on every platform this project supports.
+    """
     words = np.empty((cents.size, 2), dtype="<i8")
     words[:, 0] = cents
     words[:, 1] = cents >> 63
@@ -530,6 +561,7 @@ def _decimal_from_cents(cents: np.ndarray) -> pa.Array:
 
 
 def _timestamps(us: np.ndarray) -> pa.Array:
+    """timestamp('us') column from int64 microseconds (naive, UTC by convention)."""
     return pa.array(us.astype(np.int64), type=pa.timestamp("us"))
 
 
@@ -565,7 +597,8 @@ def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _squash(values: np.ndarray | pa.Array) -> pa.Array:
+def _squash(values: np.ndarray | pa.Array | Sequence[str]) -> pa.Array:
+    """A small vocabulary as a pa.string() array, ready for `take`."""
     return pa.array(values, type=pa.string())
 
 
@@ -576,14 +609,15 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
 
 def _pick_index(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
     """A uniform index below sizes[i] for each i (sizes >= 1)."""
-    return np.minimum((rng.random(sizes.size) * sizes).astype(np.int64), sizes - 1)
+    picked: np.ndarray = np.minimum((rng.random(sizes.size) * sizes).astype(np.int64), sizes - 1)
+    return picked
 
 
-def _dedupe_copies(rng: np.random.Generator, n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row order with ~rate extra exact copies, each copy right after its original."""
+def _with_copies(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """Row indices 0..n-1 plus ~rate extra exact copies, each copy right after its original."""
     copies = np.flatnonzero(rng.random(n) < rate)
-    order = np.sort(np.concatenate([np.arange(n, dtype=np.int64), copies]), kind="stable")
-    return order, copies
+    rows: np.ndarray = np.sort(np.concatenate([np.arange(n, dtype=np.int64), copies]))
+    return rows
 
 
 def _template_parts(template: str) -> list[str | tuple[int, int]]:
@@ -654,11 +688,35 @@ class _Sessions:
     anchored_end: np.ndarray  # True: `start` is the moment the session must end before
 
 
+@dataclass
+class _Messages:
+    """One channel's messages (per message: person, campaign, send time) and their event rows."""
+
+    person: np.ndarray
+    campaign: np.ndarray
+    sent: np.ndarray
+    names: list[str]
+    row_message: np.ndarray
+    row_type: np.ndarray
+    row_time: np.ndarray
+    opt_out_person: np.ndarray
+    opt_out_at: np.ndarray
+    opt_out_complaint: np.ndarray
+
+
 class _StoreBuilder:
     """Holds the person-level simulation; one method per raw table, called in a fixed order.
 
     The order of RNG draws is part of the output, so methods run exactly once, in `build`.
     """
+
+    # Person-level contact state, filled by `_contacts` and read by every table step.
+    email_pos: np.ndarray
+    email_local: pa.Array
+    email_domain: pa.Array
+    email_canon: pa.Array
+    email_early_unsub_at: np.ndarray
+    sms_early_unsub_at: np.ndarray
 
     def __init__(
         self,
@@ -685,22 +743,20 @@ class _StoreBuilder:
         self.progress("persons")
         self._persons()
         self._contacts()
-        self.progress("products")
-        tables["products"] = self._products()
-        self.progress("customers")
-        tables["customers"] = self._customers()
-        self.progress("orders")
-        self._simulate_orders()
-        tables["orders"] = self._orders()
-        self.progress("order_items")
-        tables["order_items"] = self._order_items()
-        self.progress("events")
-        tables["events"] = self._events()
-        self.progress("message_events")
-        self._subscriptions()
-        tables["message_events"] = self._message_events()
-        self.progress("consents")
-        tables["consents"] = self._consents()
+        steps: tuple[tuple[str, Callable[[], pa.Table]], ...] = (
+            ("products", self._products),
+            ("customers", self._customers),
+            ("orders", self._orders),
+            ("order_items", self._order_items),
+            ("events", self._events),
+            ("message_events", self._message_events),
+            ("consents", self._consents),
+        )
+        for name, step in steps:
+            self.progress(name)
+            tables[name] = step()
+            # Hand freed Arrow buffers back to the OS so the next table's peak starts lower.
+            pa.default_memory_pool().release_unused()
         return {spec.name: self._conform(spec.name, tables[spec.name]) for spec in RAW_TABLES}
 
     @staticmethod
@@ -787,17 +843,20 @@ class _StoreBuilder:
         suffix = pc.if_else(pa.array(digits_kind < 0.7), pc.cast(pa.array(number), pa.string()), "")
         pattern = rng.choice(5, size=m, p=[0.35, 0.2, 0.15, 0.15, 0.15])
         groups: list[tuple[np.ndarray, pa.Array]] = []
-        for kind_, build in enumerate(
-            (
-                lambda r: _join(first.take(r), ".", last.take(r), suffix.take(r)),
-                lambda r: _join(first.take(r), last.take(r), suffix.take(r)),
-                lambda r: _join(initial.take(r), last.take(r), suffix.take(r)),
-                lambda r: _join(first.take(r), "_", last.take(r), suffix.take(r)),
-                lambda r: _join(first.take(r), pc.cast(pa.array(number).take(r), pa.string())),
-            )
-        ):
+        digits = pc.cast(pa.array(number), pa.string())
+        # Address patterns: first.last42, firstlast42, flast42, first_last42, first1987.
+        patterns: tuple[tuple[pa.Array | str, ...], ...] = (
+            (first, ".", last, suffix),
+            (first, last, suffix),
+            (initial, last, suffix),
+            (first, "_", last, suffix),
+            (first, digits),
+        )
+        for kind_, parts in enumerate(patterns):
             rows = np.flatnonzero(pattern == kind_)
-            groups.append((rows, build(pa.array(rows))))
+            picked = pa.array(rows)
+            pieces = [part if isinstance(part, str) else part.take(picked) for part in parts]
+            groups.append((rows, _join(*pieces)))
         local = _assemble(m, groups)
         domain_names = sorted({d for table in _EMAIL_DOMAINS for d, _ in table})
         domain_index = np.zeros(m, dtype=np.int64)
@@ -987,15 +1046,16 @@ class _StoreBuilder:
                 variants.split("|"),
             )
             seen: set[str] = set()
-            while len(seen) < count:  # fixed catalogue size: this loop does not scale with persons
-                noun = noun_list[int(rng.integers(len(noun_list)))]
+            attempts = 0
+            while len(seen) < count and attempts < 100 * count:  # fixed size, not per person
+                attempts += 1
+                noun, _, own = noun_list[int(rng.integers(len(noun_list)))].partition("=")
+                choices = own.split("/") if own else var_list
                 title = (
                     f"{adj_list[int(rng.integers(len(adj_list)))]} {noun.rstrip('*')} "
-                    f"{var_list[int(rng.integers(len(var_list)))]}"
+                    f"{choices[int(rng.integers(len(choices)))]}"
                 )
                 if title in seen:
-                    if len(seen) >= len(noun_list) * len(adj_list) * len(var_list):
-                        break
                     continue
                 seen.add(title)
                 titles.append(title)
@@ -1014,9 +1074,9 @@ class _StoreBuilder:
         by_price = np.argsort(self.product_price, kind="stable")
         self.product_by_price = by_price
         self.product_price_cdf = np.cumsum(self.product_popularity[by_price])
-        consumable = np.flatnonzero(self.product_cycle > 0)
-        self.consumables = consumable
-        self.consumable_p = popularity[consumable] / popularity[consumable].sum()
+        consumable_ids = np.flatnonzero(self.product_cycle > 0)
+        self.consumables = consumable_ids
+        self.consumable_p = popularity[consumable_ids] / popularity[consumable_ids].sum()
         self.product_ids = _coded("prod_", np.arange(1, count + 1), 4)
         return pa.table(
             {
@@ -1088,7 +1148,7 @@ class _StoreBuilder:
                 "timezone": _take(_squash(_TIMEZONES), _REGION_TZ[self.region[person]], ~tz_null),
             }
         )
-        rows, _ = _dedupe_copies(rng, n, self.dirty.duplicate_rows)
+        rows = _with_copies(rng, n, self.dirty.duplicate_rows)
         return table.take(pa.array(rows))
 
     # -- orders --------------------------------------------------------------------------------
@@ -1167,6 +1227,7 @@ class _StoreBuilder:
     def _orders(self) -> pa.Table:
         """Orders (with lines priced now, so totals equal the lines plus shipping)."""
         rng = self.rng
+        self._simulate_orders()
         m = self.order_time.size
         person = self.order_person
         registered = self.kind[person] == _REGISTERED
@@ -1183,7 +1244,7 @@ class _StoreBuilder:
         )
         has_email = self.email_pos[person] >= 0
         has_phone = self.phone_pos[person] >= 0
-        email_present = has_email & (rng.random(m) < 0.97)
+        email_present = has_email & ((rng.random(m) < 0.97) | ~has_phone)
         phone_present = has_phone & ((rng.random(m) < 0.35) | ~email_present)
         email = self._row_emails(
             person,
@@ -1212,7 +1273,7 @@ class _StoreBuilder:
                 "status": _squash(ORDER_STATUSES).take(pa.array(status)),
             }
         )
-        rows, _ = _dedupe_copies(rng, m, self.dirty.duplicate_rows)
+        rows = _with_copies(rng, m, self.dirty.duplicate_rows)
         return table.take(pa.array(rows))
 
     def _lines(self, m: int) -> None:
@@ -1304,6 +1365,7 @@ class _StoreBuilder:
                 np.ones(signup.size, bool),
                 carts=0.0,
                 anchored=True,
+                views=(0.3, 0.6),
             )
         )
 
@@ -1364,6 +1426,7 @@ class _StoreBuilder:
         carts: float,
         anchored: bool = False,
         min_views: int = 0,
+        views: tuple[float, float] = (0.8, 1.3),
     ) -> _Sessions:
         """Ordinary sessions: a few page and product views, sometimes a cart and a checkout."""
         rng = self.rng
@@ -1371,14 +1434,14 @@ class _StoreBuilder:
         device = np.where(
             on_first_device | (rng.random(k) < 0.5), 0, _pick_index(rng, self.devices[person])
         )
-        product_views = np.maximum(rng.poisson(1.3, k), min_views)
+        product_views = np.maximum(rng.poisson(views[1], k), min_views)
         cart = (rng.random(k) < carts) & (product_views > 0)
         cart_count = np.where(cart, np.maximum(1, rng.binomial(product_views, 0.5)), 0)
         return _Sessions(
             person=person,
             device=device + self.device_offset[person],
             start=start.astype(np.int64),
-            page_views=1 + rng.poisson(0.8, k),
+            page_views=1 + rng.poisson(views[0], k),
             product_views=product_views,
             carts=cart_count,
             checkouts=(cart & (rng.random(k) < 0.3)).astype(np.int64),
@@ -1387,20 +1450,31 @@ class _StoreBuilder:
         )
 
     def _events(self) -> pa.Table:
-        """Session events plus one identify per identified device, in time order."""
+        """Session events plus one identify per identified device, in time order.
+
+        The biggest table (~13M rows at 1M persons), so it works on int32 indices, drops
+        temporaries early and applies the duplicate rows to numpy indices before any string
+        column exists (a take on the finished table would double the peak memory).
+        """
         rng, until = self.rng, self.until
         s = self._sessions()
-        counts = s.page_views + s.product_views + s.carts + s.checkouts
-        session, rank = _expand(counts)
+        counts = (s.page_views + s.product_views + s.carts + s.checkouts).astype(np.int32)
+        session = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
+        first_event = np.cumsum(counts, dtype=np.int64) - counts
+        rank = (np.arange(session.size, dtype=np.int64) - first_event[session]).astype(np.int32)
         e = session.size
-        # Event types by position in the session.
-        pv, prod, cart = s.page_views[session], s.product_views[session], s.carts[session]
-        event_type = np.select(
-            [rank < pv, rank < pv + prod, rank < pv + prod + cart], [0, 1, 2], default=3
-        ).astype(np.int8)
+        # Event types by position in the session: page views, product views, carts, checkout.
+        bound = s.page_views.astype(np.int32)[session]
+        event_type = (rank >= bound).astype(np.int8)
+        view_rank = rank - bound
+        bound += s.product_views.astype(np.int32)[session]
+        event_type += rank >= bound
+        cart_rank = rank - bound
+        bound += s.carts.astype(np.int32)[session]
+        event_type += rank >= bound
+        del bound, rank
         # Times: ~40 s gaps; checkout/signup sessions end at their anchor, others before until.
         offset = np.cumsum(2 * _SEC + rng.exponential(40 * _SEC, e)).astype(np.int64)
-        first_event = np.cumsum(counts) - counts
         offset -= offset[first_event][session]
         duration = np.zeros(counts.size, dtype=np.int64)
         nonempty = counts > 0
@@ -1411,28 +1485,26 @@ class _StoreBuilder:
             np.minimum(s.start, until - duration - _SEC),
         )
         occurred = start[session] + offset
+        del offset, duration
         # Products: checkout sessions show their order lines; carts re-use the viewed products.
-        product = np.full(e, -1, dtype=np.int64)
-        viewing = event_type == 1
-        view_rank = rank - pv
+        product = np.full(e, -1, dtype=np.int32)
         of_order = s.order[session]
-        from_order = viewing & (of_order >= 0)
+        from_order = np.flatnonzero((event_type == 1) & (of_order >= 0))
         line = self.line_start[of_order[from_order]] + view_rank[from_order]
         product[from_order] = self.line_product[line]
-        browsing = viewing & (of_order < 0)
+        browsing = np.flatnonzero((event_type == 1) & (of_order < 0))
         product[browsing] = rng.choice(
-            self.product_popularity.size, size=int(browsing.sum()), p=self.product_popularity
+            self.product_popularity.size, size=browsing.size, p=self.product_popularity
         )
+        del of_order, from_order, line, browsing, view_rank
         carting = np.flatnonzero(event_type == 2)
-        source = (
-            first_event[session[carting]]
-            + pv[carting]
-            + (rank[carting] - pv[carting] - prod[carting])
-        )
+        source = first_event[session[carting]] + s.page_views[session[carting]] + cart_rank[carting]
         product[carting] = product[source]
+        del carting, source, cart_rank, first_event
+        person = s.person.astype(np.int32)[session]
+        device = s.device.astype(np.int32)[session]
+        del session
         # Identification per device: signup (device 0) and the first checkout on each device.
-        person = s.person[session]
-        device = s.device[session]
         registered = self.kind == _REGISTERED
         identified = np.full(self.device_count, _NEVER, dtype=np.int64)
         signed_up = np.flatnonzero(registered)
@@ -1441,43 +1513,69 @@ class _StoreBuilder:
         can_identify = registered[s.person[checkout]] | (self.email_pos[s.person[checkout]] >= 0)
         checkout = checkout[can_identify]
         np.minimum.at(identified, s.device[checkout], start[checkout] - _SEC)
-        # Identify events, then everything sorted by time.
+        del s, start
+        # Identify events, then everything sorted by time, then the duplicate copies.
         devices = np.flatnonzero(identified <= until)
-        owner = np.repeat(np.arange(self.n), self.devices)[devices]
+        owner = np.repeat(np.arange(self.n, dtype=np.int32), self.devices)[devices]
         person = np.concatenate([person, owner])
-        device = np.concatenate([device, devices])
+        device = np.concatenate([device, devices.astype(np.int32)])
         occurred = np.concatenate([occurred, identified[devices]])
         event_type = np.concatenate([event_type, np.full(devices.size, 4, np.int8)])
-        product = np.concatenate([product, np.full(devices.size, -1, np.int64)])
-        del session, rank, offset, pv, prod, cart, of_order, viewing, view_rank
-        keep = occurred <= until
-        by_time = np.flatnonzero(keep)[np.argsort(occurred[keep], kind="stable")]
+        product = np.concatenate([product, np.full(devices.size, -1, np.int32)])
+        del owner, devices
+        keep = np.flatnonzero(occurred <= until)
+        by_time = keep[np.argsort(occurred[keep], kind="stable")]
+        del keep
+        e = by_time.size
+        rows = _with_copies(rng, e, self.dirty.duplicate_rows)
+        by_time = by_time[rows]
         person, device, occurred = person[by_time], device[by_time], occurred[by_time]
         event_type, product = event_type[by_time], product[by_time]
-        e = by_time.size
-        del by_time, keep
-        is_identify = event_type == 4
-        known_customer = registered[person] & (occurred >= identified[device])
-        customer = np.where(known_customer, self.customer_row[person], -1)
-        email_on = is_identify & np.where(registered[person], rng.random(e) < 0.6, True)
-        email = self._row_emails(
-            person, email_on, case=self.dirty.email_case_or_padding, invalid=0.0
+        del by_time
+        customer = np.where(
+            registered[person] & (occurred >= identified[device]), self.customer_row[person], -1
         )
+        # Emails only on identify events; drawn per original row so copies stay exact copies.
+        draw = rng.random(e)[rows]
+        email_on = (event_type == 4) & (~registered[person] | (draw < 0.6))
+        del draw
+        carrying = np.flatnonzero(email_on)
+        originals, first_copy, inverse = np.unique(
+            rows[carrying], return_index=True, return_inverse=True
+        )
+        typed = self._row_emails(
+            person[carrying[first_copy]],
+            np.ones(originals.size, dtype=bool),
+            case=self.dirty.email_case_or_padding,
+            invalid=0.0,
+        )
+        slot = np.full(rows.size, -1, dtype=np.int64)
+        slot[carrying] = inverse
+        email = _take(typed, slot)
+        del email_on, carrying, originals, first_copy, inverse, slot
         self.device_seen = np.zeros(self.device_count, dtype=bool)
         self.device_seen[device] = True
-        table = pa.table(
-            {
-                "event_id": _coded("ev_", np.arange(1, e + 1), max(9, len(str(e)))),
-                "anonymous_id": _scrambled_hex(device, salt=self.seed * 7919 + 17),
-                "customer_id": _take(self.customer_ids, customer),
-                "email": email,
-                "event_type": _squash(EVENT_TYPES).take(pa.array(event_type)),
-                "product_id": _take(self.product_ids, product),
-                "occurred_at": _timestamps(occurred),
-            }
-        )
-        rows, _ = _dedupe_copies(rng, e, self.dirty.duplicate_rows)
-        return table.take(pa.array(rows))
+        columns: dict[str, pa.Array] = {}
+        columns["event_id"] = _coded("ev_", rows + 1, max(9, len(str(e))))
+        del rows
+        columns["anonymous_id"] = _scrambled_hex(device, salt=self.seed * 7919 + 17)
+        del device
+        columns["customer_id"] = _take(self.customer_ids, customer)
+        del customer
+        columns["email"] = email
+        columns["event_type"] = _squash(EVENT_TYPES).take(pa.array(event_type))
+        columns["product_id"] = _take(self.product_ids, product)
+        columns["occurred_at"] = _timestamps(occurred)
+        self._forget_order_lines()
+        return pa.table(columns)
+
+    def _forget_order_lines(self) -> None:
+        """Order- and line-level arrays are not needed after the events: free them for the peak."""
+        for name in (
+            "line_order line_rank line_start line_product line_quantity line_price order_lines "
+            "order_time order_person order_buyer order_total spend habit_product"
+        ).split():
+            delattr(self, name)
 
     # -- consents and messages -----------------------------------------------------------------
 
@@ -1495,7 +1593,7 @@ class _StoreBuilder:
         )
         source = np.where(registered, rng.choice(4, size=n, p=[0.3, 0.2, 0.4, 0.1]), 0)
         source = np.where((source == 0) & ~buyer, 1, source)
-        source = np.where((source == 3) & (self.created_at > self.start + 120 * _DAY), 2, source)
+        source = np.where((source == 3) & (self.created_at > self.start + 365 * _DAY), 2, source)
         when = np.select(
             [source == 0, source == 1], [self.first_order, popup], default=self.created_at
         )
@@ -1515,9 +1613,13 @@ class _StoreBuilder:
         window = until - MESSAGE_HISTORY_DAYS * _DAY
         for channel, rate, mean_days in (("email", 0.12, 200), ("sms", 0.08, 150)):
             sub_at = self.email_sub_at if channel == "email" else self.sms_sub_at
-            leave = sub_at + rng.exponential(mean_days * _DAY, n).astype(np.int64)
+            after = rng.exponential(mean_days * _DAY, n).astype(np.int64)
+            leave = np.where(sub_at < _NEVER, sub_at + np.minimum(after, _NEVER - sub_at), _NEVER)
             early = (sub_at < _NEVER) & (rng.random(n) < rate) & (leave < window)
-            setattr(self, f"{channel}_early_unsub_at", np.where(early, leave, _NEVER))
+            if channel == "email":
+                self.email_early_unsub_at = np.where(early, leave, _NEVER)
+            else:
+                self.sms_early_unsub_at = np.where(early, leave, _NEVER)
 
     def _campaigns(
         self, every_days: float, themes: Sequence[str], prefix: str
@@ -1545,7 +1647,7 @@ class _StoreBuilder:
         subscribers: np.ndarray,
         every_days: float,
         per_days: float,
-    ) -> dict[str, np.ndarray]:
+    ) -> _Messages:
         """Messages and their events for one channel (0 email, 1 sms), with opt-outs.
 
         Engagement decays: a third of the audience goes quiet at some point and from then on
@@ -1595,92 +1697,93 @@ class _StoreBuilder:
         t_out = np.where(opened, t_open, sent) + rng.exponential(2 * _HOUR, k).astype(np.int64)
         opt_out &= t_out <= until
         # After the first opt-out a person receives nothing more on this channel.
-        first_of = np.r_[True, who[1:] != who[:-1]]
+        first_of = np.ones(k, dtype=bool)
+        first_of[1:] = who[1:] != who[:-1]
         starts = np.flatnonzero(first_of)
-        seen = np.cumsum(opt_out) - opt_out
+        seen: np.ndarray = np.cumsum(opt_out, dtype=np.int64) - opt_out
         seen -= np.repeat(seen[starts], np.diff(np.r_[starts, k]))
-        keep = seen == 0
+        keep: np.ndarray = seen == 0
         # Rows: sent, delivered|bounced, opened, clicked, unsubscribed|complained.
-        slot_type = np.stack(
-            [
-                np.zeros(k, np.int64),
-                np.where(bounced, 4, 1),
-                np.full(k, 2),
-                np.full(k, 3),
-                np.where(complaint, 6, 5),
-            ],
-            axis=1,
+        delivered_at = sent + rng.integers(2 * _SEC, 90 * _SEC, k)
+        slots: tuple[tuple[np.ndarray, np.ndarray | int, np.ndarray], ...] = (
+            (keep, 0, sent),
+            (keep, np.where(bounced, 4, 1), delivered_at),
+            (keep & opened, 2, t_open),
+            (keep & clicked, 3, t_click),
+            (keep & opt_out, np.where(complaint, 6, 5), t_out),
         )
-        slot_time = np.stack(
-            [sent, sent + rng.integers(2 * _SEC, 90 * _SEC, k), t_open, t_click, t_out], axis=1
+        row_message: list[np.ndarray] = []
+        row_type: list[np.ndarray] = []
+        row_time: list[np.ndarray] = []
+        for on, event_type, at in slots:
+            chosen = np.flatnonzero(on & (at <= until))
+            row_message.append(chosen.astype(np.int32))
+            kind = np.broadcast_to(np.asarray(event_type, dtype=np.int8), (k,))
+            row_type.append(kind[chosen])
+            row_time.append(at[chosen])
+        opted = keep & opt_out
+        return _Messages(
+            person=subscribers[who].astype(np.int32),
+            campaign=campaign.astype(np.int32),
+            sent=sent,
+            names=names,
+            row_message=np.concatenate(row_message),
+            row_type=np.concatenate(row_type),
+            row_time=np.concatenate(row_time),
+            opt_out_person=subscribers[who[opted]],
+            opt_out_at=t_out[opted],
+            opt_out_complaint=complaint[opted],
         )
-        slot_on = np.stack([keep, keep, keep & opened, keep & clicked, keep & opt_out], axis=1)
-        slot_on &= slot_time <= until
-        out_people = subscribers[who[keep & opt_out]]
-        out_at = t_out[keep & opt_out]
-        out_src = np.where(complaint[keep & opt_out], 2, 0)
-        message = np.repeat(np.arange(k), 5).reshape(k, 5)[slot_on]
-        return {
-            "person": subscribers[who][message],
-            "send": sent[message],
-            "campaign": campaign[message],
-            "names": np.array(names, dtype=object),
-            "type": slot_type[slot_on],
-            "time": slot_time[slot_on],
-            "message": message,
-            "opt_out_person": out_people,
-            "opt_out_at": out_at,
-            "opt_out_source": out_src,
-        }
 
     def _message_events(self) -> pa.Table:
         """Campaign sends over the last 180 days, email (lowercase) and SMS (E.164)."""
+        self._subscriptions()
         email_people = np.flatnonzero(self.email_sub_at < _NEVER)
         sms_people = np.flatnonzero(self.sms_sub_at < _NEVER)
-        email = self._messages(0, email_people, every_days=3.0, per_days=14.0)
+        email = self._messages(0, email_people, every_days=3.0, per_days=18.0)
         sms = self._messages(1, sms_people, every_days=10.0, per_days=21.0)
-        self.email_opt_outs = (
-            email["opt_out_person"],
-            email["opt_out_at"],
-            email["opt_out_source"],
+        # Consents need only who opted out, when and how.
+        self.email_opt_outs = (email.opt_out_person, email.opt_out_at, email.opt_out_complaint)
+        self.sms_opt_outs = (sms.opt_out_person, sms.opt_out_at, sms.opt_out_complaint)
+        # Per message (both channels): who, which campaign, and its id in send order.
+        emails = email.sent.size
+        person = np.concatenate([email.person, sms.person])
+        campaign = np.concatenate([email.campaign, sms.campaign + len(email.names)])
+        is_email = np.arange(person.size) < emails
+        id_rank = np.empty(person.size, dtype=np.int64)
+        id_rank[np.argsort(np.concatenate([email.sent, sms.sent]), kind="stable")] = np.arange(
+            person.size
         )
-        self.sms_opt_outs = (sms["opt_out_person"], sms["opt_out_at"], sms["opt_out_source"])
-        # Message ids in send order across both channels.
-        email_msgs = int(email["message"].max(initial=-1)) + 1
-        sms_msgs = int(sms["message"].max(initial=-1)) + 1
-        message = np.concatenate([email["message"], sms["message"] + email_msgs])
-        send = np.concatenate([email["send"], sms["send"]])
-        first_send = np.full(email_msgs + sms_msgs, _NEVER, dtype=np.int64)
-        np.minimum.at(first_send, message, send)
-        id_rank = np.empty_like(first_send)
-        id_rank[np.argsort(first_send, kind="stable")] = np.arange(first_send.size)
-        channel = np.concatenate(
-            [np.zeros(email["type"].size, np.int8), np.ones(sms["type"].size, np.int8)]
-        )
-        person = np.concatenate([email["person"], sms["person"]])
-        time = np.concatenate([email["time"], sms["time"]])
-        kind = np.concatenate([email["type"], sms["type"]])
-        names = np.concatenate([email["names"], sms["names"]])
-        campaign = np.concatenate([email["campaign"], sms["campaign"] + email["names"].size])
-        order = np.argsort(time, kind="stable")
-        person, time, kind = person[order], time[order], kind[order]
-        campaign, channel, message = campaign[order], channel[order], message[order]
-        is_email = channel == 0
         self.email_seen[person[is_email]] = True
         self.phone_seen[person[~is_email]] = True
-        return pa.table(
-            {
-                "message_id": _scrambled_hex(
-                    id_rank[message], salt=self.seed * 104729 + 3, prefix="msg_"
-                ),
-                "channel": _squash(MESSAGE_CHANNELS).take(pa.array(channel)),
-                "email": _take(self.email_canon, self.email_pos[person], is_email),
-                "phone": _take(self.phone_e164, self.phone_pos[person], ~is_email),
-                "event_type": _squash(MESSAGE_EVENT_TYPES).take(pa.array(kind)),
-                "campaign": _squash(names.astype(str)).take(pa.array(campaign)),
-                "occurred_at": _timestamps(time),
-            }
+        # Per row, in time order.
+        time = np.concatenate([email.row_time, sms.row_time])
+        order = np.argsort(time, kind="stable")
+        time = time[order]
+        message = np.concatenate([email.row_message, sms.row_message + emails])[order]
+        kind = np.concatenate([email.row_type, sms.row_type])[order]
+        del order
+        names = _squash(email.names + sms.names)
+        who = np.concatenate([email.person, sms.person])
+        del person, is_email, email, sms
+        # Columns one at a time, freeing each index array once used (this step sets the peak).
+        row_email = message < emails
+        columns: dict[str, pa.Array] = {}
+        columns["message_id"] = _scrambled_hex(
+            id_rank[message], salt=self.seed * 104729 + 3, prefix="msg_"
         )
+        del id_rank
+        columns["channel"] = _squash(MESSAGE_CHANNELS).take(pa.array((~row_email).astype(np.int8)))
+        who = who[message]
+        columns["email"] = _take(self.email_canon, self.email_pos[who], row_email)
+        columns["phone"] = _take(self.phone_e164, self.phone_pos[who], ~row_email)
+        del who, row_email
+        columns["event_type"] = _squash(MESSAGE_EVENT_TYPES).take(pa.array(kind))
+        del kind
+        columns["campaign"] = names.take(pa.array(campaign[message]))
+        del campaign, message
+        columns["occurred_at"] = _timestamps(time)
+        return pa.table(columns)
 
     def _consents(self) -> pa.Table:
         """Opt-ins and opt-outs per channel, in time order (phones typed, emails as entered)."""
@@ -1707,8 +1810,8 @@ class _StoreBuilder:
         add(0, email_in, self.email_sub_at[email_in], 0, self.email_sub_source[email_in])
         early = np.flatnonzero(self.email_early_unsub_at < _NEVER)
         add(0, early, self.email_early_unsub_at[early], 1, 4 + rng.integers(0, 2, early.size))
-        people, at, src = self.email_opt_outs
-        add(0, people, at, 1, 4 + np.where(src == 2, 2, 0))
+        people, at, complaint = self.email_opt_outs
+        add(0, people, at, 1, 4 + np.where(complaint, 2, 0))
         sms_in = np.flatnonzero(self.sms_sub_at < _NEVER)
         add(1, sms_in, self.sms_sub_at[sms_in], 0, 8 + self.sms_sub_source[sms_in])
         early = np.flatnonzero(self.sms_early_unsub_at < _NEVER)

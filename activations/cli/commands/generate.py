@@ -33,7 +33,7 @@ def generate(
         else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     )
     with progress_bar(enabled=not json_output) as progress:
-        task = progress.add_task(f"generating {persons:,} persons", total=len(RAW_TABLES) + 1)
+        task = progress.add_task(f"generating {persons:,} persons", total=len(RAW_TABLES) + 2)
         tables = generate_store(persons, seed, end, progress=lambda step: progress.advance(task))
         progress.update(task, description=f"writing {out}")
         counts = write_store(tables, out)
