@@ -92,7 +92,9 @@ def build(
         "--log-level-file",
         "info",
     ]
-    selection = ["--select", select] if select else []
+    # A subset build must not run tests that also touch unselected models (dbt's default
+    # "eager" indirect selection would test segment_membership without building it).
+    selection = ["--select", select, "--indirect-selection", "cautious"] if select else []
     with dbt_process_environment(dbt_environment(warehouse)):
         parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
         manifest = parsed.result

@@ -34,3 +34,16 @@
 {% macro duckdb__iso_timestamp(expr) -%}
     strftime({{ expr }}, '%Y-%m-%dT%H:%M:%SZ')
 {%- endmacro %}
+
+{#- Text compared byte by byte, whatever the database's collation: identifiers sort the same on
+    every warehouse, so person_id and tie-breaks never depend on a locale (PostgreSQL databases
+    often default to en_US, where 'alice' sorts before 'Zed'; DuckDB compares bytes). -#}
+{% macro binary_text(expr) -%}
+    {{ return(adapter.dispatch('binary_text', 'cohortflow')(expr)) }}
+{%- endmacro %}
+{% macro default__binary_text(expr) -%}
+    ({{ expr }} collate "C")
+{%- endmacro %}
+{% macro duckdb__binary_text(expr) -%}
+    {{ expr }}
+{%- endmacro %}

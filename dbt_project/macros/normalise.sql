@@ -1,22 +1,24 @@
 {#- Normalisation rules shared by every staging model, so an email is cleaned the same way
     wherever it appears (customers, orders, events, consents, message events). -#}
 
-{#- What a deliverable address looks like after lowercasing: local part, @, dotted domain with a
-    TLD of two or more letters. Quotes are doubled because the pattern sits in a SQL literal. -#}
+{#- What a deliverable address looks like: local part, @, dotted domain with a TLD of two or more
+    letters, ASCII only. It is checked BEFORE lowercasing, so lower() only ever sees ASCII, which
+    every warehouse lowercases the same way (non-ASCII case mapping differs between DuckDB and
+    PostgreSQL). Quotes are doubled because the pattern sits in a SQL literal. -#}
 {% macro email_pattern() -%}
-    [a-z0-9._%+''-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}
+    [A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}
 {%- endmacro %}
 
-{#- Lowercased, trimmed; null when blank. Not yet validated. -#}
+{#- Trimmed; null when blank. Not yet validated or lowercased. -#}
 {% macro clean_email(expr) -%}
-    nullif(lower(trim({{ expr }})), '')
+    nullif(trim({{ expr }}), '')
 {%- endmacro %}
 
-{#- The cleaned email when it looks like a deliverable address, else null. -#}
+{#- The address lowercased when it looks deliverable, else null. -#}
 {% macro normalise_email(expr) -%}
     case
         when {{ regex_full_match(clean_email(expr), email_pattern()) }}
-            then {{ clean_email(expr) }}
+            then lower({{ clean_email(expr) }})
     end
 {%- endmacro %}
 

@@ -17,7 +17,7 @@ person_customers as (
         customers.*,
         row_number() over (
             partition by identifiers.person_id
-            order by customers.created_at asc nulls last, customers.customer_id
+            order by customers.created_at asc nulls last, {{ binary_text('customers.customer_id') }}
         ) as customer_rank
     from identifiers
     inner join customers
@@ -32,9 +32,12 @@ primary_customer as (
 summary as (
     select
         person_id,
-        min(case when identifier_type = 'customer_id' then identifier_value end) as any_customer_id,
-        min(case when identifier_type = 'email' then identifier_value end) as any_email,
-        min(case when identifier_type = 'phone' then identifier_value end) as any_phone,
+        min(case when identifier_type = 'customer_id' then {{ binary_text('identifier_value') }} end)
+            as any_customer_id,
+        min(case when identifier_type = 'email' then {{ binary_text('identifier_value') }} end)
+            as any_email,
+        min(case when identifier_type = 'phone' then {{ binary_text('identifier_value') }} end)
+            as any_phone,
         count(case when identifier_type = 'customer_id' then 1 end) as customer_ids_count,
         count(case when identifier_type = 'email' then 1 end) as emails_count,
         count(case when identifier_type = 'phone' then 1 end) as phones_count,

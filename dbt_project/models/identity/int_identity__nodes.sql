@@ -32,7 +32,7 @@ keyed as (
 )
 
 select
-    row_number() over (order by node_key) as node_id,
+    row_number() over (order by {{ binary_text('node_key') }}) as node_id,
     identifier_type,
     identifier_value,
     node_key

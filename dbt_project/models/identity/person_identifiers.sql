@@ -23,7 +23,7 @@ members as (
 ),
 
 anchors as (
-    select component_id, min(node_key) as anchor_key
+    select component_id, min({{ binary_text('node_key') }}) as anchor_key
     from members
     group by component_id
 )

@@ -24,7 +24,7 @@ latest_view as (
     select
         *,
         row_number() over (
-            partition by person_id order by occurred_at desc, event_id desc
+            partition by person_id order by occurred_at desc, {{ binary_text('event_id') }} desc
         ) as view_rank
     from events
     where event_type = 'product_view'

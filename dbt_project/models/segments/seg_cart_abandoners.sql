@@ -27,7 +27,7 @@ latest_cart as (
     select
         *,
         row_number() over (
-            partition by person_id order by occurred_at desc, event_id desc
+            partition by person_id order by occurred_at desc, {{ binary_text('event_id') }} desc
         ) as cart_rank
     from events
 ),

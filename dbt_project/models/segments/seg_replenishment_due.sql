@@ -34,7 +34,7 @@ due as (
 overdue as (
     select
         *,
-        row_number() over (partition by person_id order by due_at desc, product_id) as due_rank
+        row_number() over (partition by person_id order by due_at desc, {{ binary_text('product_id') }}) as due_rank
     from due
     where due_at < {{ as_of() }}
         and due_at >= {{ as_of_minus(var('replenishment_max_overdue_days'), 'days') }}

@@ -15,7 +15,7 @@ units as (
 ranked as (
     select
         *,
-        row_number() over (partition by person_id order by units desc, category) as category_rank
+        row_number() over (partition by person_id order by units desc, {{ binary_text('category') }}) as category_rank
     from units
 )
 

@@ -46,8 +46,12 @@ ranked as (
         row_number() over (
             partition by customer_id
             order by
-                created_at desc nulls last, email nulls last, phone nulls last,
-                first_name nulls last, last_name nulls last, country nulls last
+                created_at desc nulls last,
+                {{ binary_text('email') }} nulls last,
+                {{ binary_text('phone') }} nulls last,
+                {{ binary_text('first_name') }} nulls last,
+                {{ binary_text('last_name') }} nulls last,
+                {{ binary_text('country') }} nulls last
         ) as copy_number
     from normalised
 )

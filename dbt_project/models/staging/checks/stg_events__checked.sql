@@ -30,8 +30,12 @@ ranked as (
         row_number() over (
             partition by event_id
             order by
-                occurred_at desc nulls last, event_type, anonymous_id nulls last,
-                customer_id nulls last, email nulls last, product_id nulls last
+                occurred_at desc nulls last,
+                {{ binary_text('event_type') }},
+                {{ binary_text('anonymous_id') }} nulls last,
+                {{ binary_text('customer_id') }} nulls last,
+                {{ binary_text('email') }} nulls last,
+                {{ binary_text('product_id') }} nulls last
         ) as copy_number
     from normalised
 )

@@ -20,7 +20,10 @@ ranked as (
         *,
         row_number() over (
             partition by order_id, line_number
-            order by product_id nulls last, quantity desc nulls last, unit_price desc nulls last
+            order by
+                {{ binary_text('product_id') }} nulls last,
+                quantity desc nulls last,
+                unit_price desc nulls last
         ) as copy_number
     from normalised
 )

@@ -51,8 +51,12 @@ ranked as (
         row_number() over (
             partition by order_id
             order by
-                ordered_at desc nulls last, status, total desc nulls last,
-                customer_id nulls last, email nulls last, phone nulls last
+                ordered_at desc nulls last,
+                {{ binary_text('status') }},
+                total desc nulls last,
+                {{ binary_text('customer_id') }} nulls last,
+                {{ binary_text('email') }} nulls last,
+                {{ binary_text('phone') }} nulls last
         ) as copy_number
     from normalised
 )

@@ -20,7 +20,10 @@ ranked as (
         *,
         row_number() over (
             partition by product_id
-            order by title nulls last, category nulls last, price desc nulls last
+            order by
+                {{ binary_text('title') }} nulls last,
+                {{ binary_text('category') }} nulls last,
+                price desc nulls last
         ) as copy_number
     from normalised
 )

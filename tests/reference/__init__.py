@@ -1,0 +1,1 @@
+"""Plain-Python reference implementations that the dbt models are checked against."""
