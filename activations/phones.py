@@ -16,6 +16,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from activations.bulk import insert_arrow
+from activations.migrations import migrate
 from activations.queries import statement
 
 INVALID_PHONE = "invalid_phone"
@@ -60,17 +61,11 @@ def normalise_pairs(pairs: Iterable[tuple[str, str]]) -> pa.Table:
     )
 
 
-def ensure_phone_lookup(connection: Connection, state_schema: str) -> None:
-    """Create the state schema and the lookup table when missing."""
-    connection.execute(statement(connection, "create_schema", schema=state_schema))
-    connection.execute(statement(connection, "create_phone_e164", state_schema=state_schema))
-
-
 def refresh_phone_lookup(
     connection: Connection, *, raw_schema: str, state_schema: str, default_region: str
 ) -> PhoneRefresh:
     """Normalise every raw phone the lookup does not hold yet and store the results."""
-    ensure_phone_lookup(connection, state_schema)
+    migrate(connection, state_schema)
     query = statement(
         connection, "select_phone_candidates", raw_schema=raw_schema, state_schema=state_schema
     )

@@ -1,0 +1,1 @@
+select version from {state_schema}.schema_migrations
