@@ -1,0 +1,133 @@
+"""Change detection: who entered, left or changed traits in each segment since the last run.
+
+One call compares `analytics.segment_membership` with the snapshot of the previous run, inside the
+warehouse, appends the differences to `cohortflow_state.membership_change_log`, moves the
+snapshot forward by exactly those differences, and maintains the membership history intervals.
+Everything happens in the caller's transaction: a crash at any point leaves the log and the
+snapshot as they were, so the next run records the same changes once, never twice or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Connection
+
+from activations.errors import CohortflowError
+from activations.failpoints import failpoint
+from activations.migrations import migrate
+from activations.queries import statement
+
+CHANGE_KINDS = ("entered", "exited", "updated")
+
+
+class BackfillRefused(CohortflowError):
+    """A run's as_of is earlier than the last recorded run's."""
+
+
+@dataclass(frozen=True)
+class SegmentChanges:
+    """Counts of one segment's changes in one run."""
+
+    entered: int = 0
+    exited: int = 0
+    updated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.entered + self.exited + self.updated
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """The changes one run recorded, per segment."""
+
+    run_id: str
+    as_of: datetime
+    segments: dict[str, SegmentChanges] = field(default_factory=dict)
+
+    def total(self, kind: str) -> int:
+        return sum(getattr(changes, kind) for changes in self.segments.values())
+
+
+def new_run_id(as_of: datetime) -> str:
+    """A sortable, unique run id: the as_of instant and a random suffix."""
+    return f"{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def detect_changes(
+    connection: Connection,
+    *,
+    state_schema: str,
+    models_schema: str,
+    as_of: datetime,
+    run_id: str | None = None,
+) -> RecordedRun:
+    """Record this run's entered/exited/updated members and advance the snapshot.
+
+    Args:
+        connection: an open transaction; nothing is visible to others until it commits.
+        state_schema: where the change log, snapshot and history live.
+        models_schema: where dbt built segment_membership.
+        as_of: the instant the membership was computed as of.
+        run_id: the run's id; a new one when omitted.
+
+    Raises:
+        BackfillRefused: `as_of` is earlier than the last recorded run's.
+    """
+    migrate(connection, state_schema)
+    schemas = {"state_schema": state_schema, "models_schema": models_schema}
+    connection.execute(statement(connection, "lock_membership_state"))
+    _refuse_backfill(connection, state_schema, as_of)
+    run_id = run_id or new_run_id(as_of)
+    values = {"run_id": run_id, "as_of": as_of}
+
+    connection.execute(statement(connection, "insert_membership_changes", **schemas), values)
+    failpoint("after_change_log")
+    connection.execute(statement(connection, "delete_snapshot_changed", **schemas), values)
+    failpoint("after_snapshot_delete")
+    connection.execute(statement(connection, "insert_snapshot_changed", **schemas), values)
+    failpoint("after_snapshot_insert")
+    connection.execute(statement(connection, "insert_history_entered", **schemas), values)
+    connection.execute(statement(connection, "update_history_exited", **schemas), values)
+    failpoint("after_history")
+
+    recorded = RecordedRun(
+        run_id=run_id, as_of=as_of, segments=_counts(connection, schemas, run_id)
+    )
+    connection.execute(
+        statement(connection, "insert_membership_run", **schemas),
+        {
+            **values,
+            "recorded_at": datetime.now(UTC).replace(tzinfo=None),
+            **{kind: recorded.total(kind) for kind in CHANGE_KINDS},
+        },
+    )
+    failpoint("before_commit")
+    return recorded
+
+
+def _refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) -> None:
+    last = connection.execute(
+        statement(connection, "select_last_membership_run", state_schema=state_schema)
+    ).first()
+    if last is not None and as_of < last.as_of:
+        raise BackfillRefused(
+            f"as_of {as_of:%Y-%m-%d %H:%M:%S} is before the last recorded run "
+            f"({last.run_id}, as_of {last.as_of:%Y-%m-%d %H:%M:%S}): change detection only moves "
+            "forward. To rebuild history, see docs/change-detection.md#replay-and-backfill."
+        )
+
+
+def _counts(
+    connection: Connection, schemas: dict[str, str], run_id: str
+) -> dict[str, SegmentChanges]:
+    counts: dict[str, dict[str, int]] = {}
+    rows = connection.execute(
+        statement(connection, "select_run_change_counts", **schemas), {"run_id": run_id}
+    )
+    for row in rows:
+        counts.setdefault(str(row.segment), {})[str(row.change)] = int(row.changes)
+    return {segment: SegmentChanges(**kinds) for segment, kinds in sorted(counts.items())}

@@ -1,0 +1,2 @@
+insert into {state_schema}.membership_runs (run_id, as_of, recorded_at, entered, exited, updated)
+values (:run_id, :as_of, :recorded_at, :entered, :exited, :updated)

@@ -1,0 +1,2 @@
+-- DuckDB admits a single writing process per database file, which already serialises runs.
+select 1
