@@ -133,7 +133,8 @@ def test_the_change_log_replays_to_the_latest_membership(
         with connect(warehouse) as connection:
             open_intervals = connection.execute(
                 sa.text(
-                    "select segment, person_id, count(*) as n from cohortflow_state.membership_history "
+                    "select segment, person_id, count(*) as n "
+                    "from cohortflow_state.membership_history "
                     "where exited_at is null group by segment, person_id"
                 )
             ).all()
