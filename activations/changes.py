@@ -131,3 +131,51 @@ def _counts(
     for row in rows:
         counts.setdefault(str(row.segment), {})[str(row.change)] = int(row.changes)
     return {segment: SegmentChanges(**kinds) for segment, kinds in sorted(counts.items())}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of the change log."""
+
+    run_id: str
+    as_of: datetime
+    segment: str
+    person_id: str
+    change: str
+    traits_hash: str
+
+
+def last_run_id(connection: Connection, state_schema: str) -> str | None:
+    """The most recently recorded run, or None before the first one."""
+    migrate(connection, state_schema)
+    row = connection.execute(
+        statement(connection, "select_last_membership_run", state_schema=state_schema)
+    ).first()
+    return None if row is None else str(row.run_id)
+
+
+def list_changes(
+    connection: Connection,
+    *,
+    state_schema: str,
+    run_id: str | None = None,
+    segment: str | None = None,
+    limit: int = 1000,
+) -> list[Change]:
+    """Rows of the change log, for one run and/or one segment, oldest first."""
+    migrate(connection, state_schema)
+    rows = connection.execute(
+        statement(connection, "select_changes", state_schema=state_schema),
+        {"run_id": run_id, "segment": segment, "limit": limit},
+    )
+    return [
+        Change(
+            run_id=str(row.run_id),
+            as_of=row.as_of,
+            segment=str(row.segment),
+            person_id=str(row.person_id),
+            change=str(row.change),
+            traits_hash=str(row.traits_hash),
+        )
+        for row in rows
+    ]

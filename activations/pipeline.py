@@ -1,4 +1,5 @@
-"""The main job as a plain function: raw checks -> phone lookup -> dbt build -> summary.
+"""The main job as a plain function: raw checks -> phone lookup -> dbt build -> change detection
+-> summary.
 
 The CLI's `run` and any other orchestrator call this; Dagster wires the same steps as assets.
 Later steps (change detection, checks, syncs) are added here so every entry point runs them.
@@ -13,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from activations import transform
+from activations.changes import RecordedRun, detect_changes
 from activations.errors import RawDataError
 from activations.phones import PhoneRefresh, refresh_phone_lookup
 from activations.queries import statement
@@ -29,6 +31,7 @@ class RunResult:
     as_of: datetime
     phones: PhoneRefresh
     build: transform.BuildReport
+    changes: RecordedRun
     summary: RunSummary
 
 
@@ -52,11 +55,12 @@ def run_pipeline(
     on_step: Callable[[str], None] | None = None,
     progress: transform.Progress | None = None,
 ) -> RunResult:
-    """Build every model and its tests as of `as_of` and summarise the result.
+    """Build every model and its tests as of `as_of`, record segment changes, summarise.
 
     Raises:
         RawDataError: raw tables are missing.
-        DbtRunError: a model or test failed.
+        DbtRunError: a model or test failed (no change is recorded).
+        BackfillRefused: `as_of` is before the last recorded run.
         WarehouseError: the warehouse cannot be reached.
     """
     step = on_step or (lambda _: None)
@@ -74,6 +78,14 @@ def run_pipeline(
     build = transform.build(
         settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars(), progress=progress
     )
+    step("detecting changes")
+    with connect(settings.warehouse) as connection:
+        changes = detect_changes(
+            connection,
+            state_schema=settings.state_schema,
+            models_schema=transform.MODELS_SCHEMA,
+            as_of=as_of,
+        )
     with connect(settings.warehouse) as connection:
         summary = summarise(connection)
-    return RunResult(as_of=as_of, phones=phones, build=build, summary=summary)
+    return RunResult(as_of=as_of, phones=phones, build=build, changes=changes, summary=summary)

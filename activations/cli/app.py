@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from activations.cli.commands import generate, load, run, segments
+from activations.cli.commands import changes, generate, load, run, segments
 from activations.cli.output import print_error
 from activations.errors import CohortflowError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command(name="generate")(generate.generate)
 app.command(name="load")(load.load)
 app.command(name="run")(run.run)
+app.command(name="changes")(changes.changes)
 app.add_typer(segments.app, name="segments")
 
 

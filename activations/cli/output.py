@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from activations.changes import RecordedRun, SegmentChanges
+
 stdout = Console()
 stderr = Console(stderr=True)
 
@@ -64,3 +66,25 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
     )
     with progress:
         yield progress
+
+
+def changes_table(members: Mapping[str, int], changes: RecordedRun) -> Table:
+    """Members per segment with this run's entered / exited / updated counts."""
+    table = Table(
+        title=f"Segments (run {changes.run_id})",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in ("segment", "members", "entered", "exited", "updated"):
+        table.add_column(column, justify="left" if column == "segment" else "right")
+    for segment in sorted(set(members) | set(changes.segments)):
+        counts = changes.segments.get(segment, SegmentChanges())
+        table.add_row(
+            segment,
+            f"{members.get(segment, 0):,}",
+            f"{counts.entered:,}",
+            f"{counts.exited:,}",
+            f"{counts.updated:,}",
+        )
+    return table

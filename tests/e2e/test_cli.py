@@ -90,6 +90,7 @@ def test_duckdb_and_postgres_give_the_same_summary(
         cohortflow("load", "--raw-dir", str(raw_store), warehouse=location)
         summary = run_json("run", "--as-of", AS_OF, warehouse=location)
         summary.pop("warehouse")
+        assert summary.pop("run_id").startswith("20260630T120000-")
         summaries.append(summary)
     assert summaries[0] == summaries[1]
 
@@ -123,3 +124,37 @@ def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: cannot reach the warehouse")
     assert "pw@" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_runs_record_who_entered_and_left_and_a_rerun_records_nothing(
+    raw_store: Path, duckdb_url: str
+) -> None:
+    cohortflow("load", "--raw-dir", str(raw_store), warehouse=duckdb_url)
+    first = run_json("run", "--as-of", AS_OF, warehouse=duckdb_url)
+    assert all(c["exited"] == 0 and c["updated"] == 0 for c in first["changes"].values())
+    assert {s: c["entered"] for s, c in first["changes"].items()} == {
+        s: n for s, n in first["segments"].items() if n
+    }
+
+    # Four days later on the same data: carts age out, windows pass, people move on.
+    later = run_json("run", "--as-of", "2026-07-04T12:00:00", warehouse=duckdb_url)
+    moved = later["changes"]
+    assert sum(c["exited"] for c in moved.values()) > 0
+    for segment, members in later["segments"].items():
+        before = first["segments"][segment]
+        counts = moved.get(segment, {"entered": 0, "exited": 0})
+        assert members == before + counts["entered"] - counts["exited"], segment
+
+    listed = run_json(
+        "changes", "--run", later["run_id"], "--limit", "100000", warehouse=duckdb_url
+    )
+    assert listed["run_id"] == later["run_id"]
+    assert len(listed["changes"]) == sum(sum(c.values()) for c in moved.values())
+
+    again = run_json("run", "--as-of", "2026-07-04T12:00:00", warehouse=duckdb_url)
+    assert again["changes"] == {}
+
+
+def test_changes_before_any_run_says_so(tmp_path: Path) -> None:
+    result = cohortflow("changes", warehouse=str(tmp_path / "w.duckdb"))
+    assert "no run has recorded changes yet" in result.stderr

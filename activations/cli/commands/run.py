@@ -8,7 +8,7 @@ import typer
 from rich.columns import Columns
 
 from activations.cli.options import JsonOption
-from activations.cli.output import counts_table, print_json, progress_bar, stdout
+from activations.cli.output import changes_table, counts_table, print_json, progress_bar, stdout
 from activations.instants import resolve_as_of
 
 
@@ -49,6 +49,11 @@ def run(
                 "warehouse": settings.warehouse.describe(),
                 "dbt": build,
                 "phones_normalised": result.phones.added,
+                "run_id": result.changes.run_id,
+                "changes": {
+                    segment: {"entered": c.entered, "exited": c.exited, "updated": c.updated}
+                    for segment, c in result.changes.segments.items()
+                },
                 **summary.as_dict(),
             }
         )
@@ -73,7 +78,7 @@ def run(
         )
     )
     stdout.print()
-    stdout.print(counts_table("Segments", summary.segments, "segment", "members", share=False))
+    stdout.print(changes_table(summary.segments, result.changes))
     if summary.quarantined:
         stdout.print()
         stdout.print(
