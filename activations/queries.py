@@ -30,7 +30,23 @@ def sql_text(name: str, dialect: str) -> str:
     return found
 
 
+def rendered(connection: Connection, name: str, **identifiers: str) -> str:
+    """The SQL of statement `name` for this connection, identifiers validated and quoted in."""
+    quoted = {key: quote_identifier(connection, value) for key, value in identifiers.items()}
+    return sql_text(name, connection.dialect.name).format(**quoted)
+
+
 def statement(connection: Connection, name: str, **identifiers: str) -> TextClause:
     """Statement `name` for this connection's dialect with schema/table identifiers quoted in."""
-    quoted = {key: quote_identifier(connection, value) for key, value in identifiers.items()}
-    return text(sql_text(name, connection.dialect.name).format(**quoted))
+    return text(rendered(connection, name, **identifiers))
+
+
+def count_of(connection: Connection, name: str, **identifiers: str) -> TextClause:
+    """`select count(*)` over the rows query `name` returns."""
+    return text(f"select count(*) as n from ({rendered(connection, name, **identifiers)}) as q")
+
+
+def first_rows(connection: Connection, name: str, order_by: str, **identifiers: str) -> TextClause:
+    """The first `:limit` rows of query `name` in `order_by` order (a column it returns)."""
+    sql = rendered(connection, name, **identifiers)
+    return text(f"select * from ({sql}) as q order by {order_by} limit :limit")

@@ -4,18 +4,16 @@ nothing, and the history intervals say who is in each segment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.engine import Connection
 
 from activations.changes import BackfillRefused, detect_changes
 from activations.warehouse import Warehouse, connect
+from tests.support.membership import fresh_state, publish
 
 pytestmark = pytest.mark.integration
 
@@ -32,37 +30,9 @@ memberships = st.dictionaries(
 )
 
 
-@contextmanager
-def fresh_state(location: str) -> Iterator[Warehouse]:
-    """The warehouse with empty analytics and state schemas."""
-    warehouse = Warehouse.from_location(location)
-    with connect(warehouse) as connection:
-        for schema in ("cohortflow_state", "analytics"):
-            connection.exec_driver_sql(f"drop schema if exists {schema} cascade")
-        connection.exec_driver_sql("create schema analytics")
-        connection.exec_driver_sql(
-            "create table analytics.segment_membership (segment varchar, person_id varchar, "
-            "email varchar, phone varchar, traits varchar, traits_hash varchar)"
-        )
-    yield warehouse
-
-
-def publish(connection: Connection, membership: Membership) -> None:
-    """Stand in for dbt: segment_membership now holds `membership`."""
-    connection.exec_driver_sql("delete from analytics.segment_membership")
-    if membership:
-        connection.execute(
-            sa.text(
-                "insert into analytics.segment_membership (segment, person_id, traits_hash) "
-                "values (:segment, :person_id, :traits_hash)"
-            ),
-            [{"segment": s, "person_id": p, "traits_hash": h} for (s, p), h in membership.items()],
-        )
-
-
 def record(warehouse: Warehouse, membership: Membership, as_of: datetime):
     with connect(warehouse) as connection:
-        publish(connection, membership)
+        publish(connection, {key: (None, h) for key, h in membership.items()})
         return detect_changes(
             connection, state_schema="cohortflow_state", models_schema="analytics", as_of=as_of
         )

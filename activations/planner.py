@@ -1,0 +1,309 @@
+"""The sync plan: per destination and segment, desired state minus what the destination holds.
+
+Desired state is the current `segment_membership` of segments routed to a destination, keyed by
+the segment's destination identity (email, phone or person_id). The ledger holds what the
+destination acknowledged. Their difference, computed in SQL inside the warehouse, is the plan:
+adds (new members, changed keys, rows that failed before), removes (members who left, old keys),
+trait updates, and enter/exit events after the destination's baseline. `cohortflow plan` prints it
+and a sync executes exactly it, segment by segment, with rows streamed by `plan_rows`.
+
+The mass-removal gate lives here too: a plan that would remove more than `max_exit_fraction` of
+what the destination holds from us is blocked until its id is approved. An empty segment after a
+broken upstream load is exactly the case it exists for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from activations.changes import last_run_id
+from activations.errors import CohortflowError
+from activations.migrations import migrate
+from activations.queries import count_of, first_rows, rendered, statement
+from activations.segment_config import DestinationConfig, SegmentConfig
+from activations.transform import MODELS_SCHEMA
+
+RowKind = Literal["add", "remove", "update"]
+_ROW_QUERIES: dict[RowKind, str] = {
+    "add": "select_plan_adds",
+    "remove": "select_plan_removes",
+    "update": "select_plan_updates",
+}
+
+
+class PlanNotFound(CohortflowError):
+    """No current plan has the given id."""
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One row to add, remove or update at a destination."""
+
+    destination_key: str
+    person_id: str
+    traits_hash: str
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """What one destination must be told about one segment."""
+
+    destination: str
+    segment: str
+    key: str
+    plan_id: str
+    held: int
+    adds: int
+    removes: int
+    departures: int
+    updates: int
+    entered_events: int
+    exited_events: int
+    unroutable: int
+    retrying: int
+    max_exit_fraction: float
+    approved: bool
+    has_baseline: bool
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def exit_fraction(self) -> float:
+        """Share of what the destination holds that leaves the segment (0 when it holds none).
+        Key changes (a new email) remove and re-add the same person and do not count."""
+        return self.departures / self.held if self.held else 0.0
+
+    @property
+    def blocked(self) -> bool:
+        """True when the plan removes too much and nobody approved it."""
+        return self.exit_fraction > self.max_exit_fraction and not self.approved
+
+    @property
+    def block_reason(self) -> str | None:
+        if not self.blocked:
+            return None
+        return (
+            f"{self.destination}/{self.segment}: {self.departures:,} of the {self.held:,} "
+            f"members {self.destination} holds from cohortflow would be removed "
+            f"({self.exit_fraction:.0%} > max_exit_fraction {self.max_exit_fraction:.0%}). "
+            f"Nothing of this segment is sent until approved: `cohortflow approve {self.plan_id}` "
+            f"(or raise max_exit_fraction for {self.destination} in the segment's YAML)."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "destination": self.destination,
+            "segment": self.segment,
+            "key": self.key,
+            "held": self.held,
+            "adds": self.adds,
+            "removes": self.removes,
+            "updates": self.updates,
+            "entered_events": self.entered_events,
+            "exited_events": self.exited_events,
+            "unroutable": self.unroutable,
+            "retrying": self.retrying,
+            "exit_fraction": round(self.exit_fraction, 4),
+            "max_exit_fraction": self.max_exit_fraction,
+            "approved": self.approved,
+            "blocked": self.blocked,
+            "block_reason": self.block_reason,
+            "has_baseline": self.has_baseline,
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """The plan for every routed (destination, segment) as of the last recorded run."""
+
+    run_id: str | None
+    segments: tuple[SegmentPlan, ...]
+
+    @property
+    def blocked(self) -> tuple[SegmentPlan, ...]:
+        return tuple(plan for plan in self.segments if plan.blocked)
+
+
+def plan_id_for(
+    destination: str, segment: str, run_id: str | None, departures: int, held: int
+) -> str:
+    """A short id naming exactly this plan: any change in the run or the counts changes it, so
+    an approval never carries over to a different, possibly larger, removal."""
+    key = f"{destination}|{segment}|{run_id}|{departures}|{held}"
+    return "plan-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_plan(
+    connection: Connection,
+    *,
+    state_schema: str,
+    configs: Mapping[str, SegmentConfig],
+    destination: str | None = None,
+    sample_size: int = 5,
+) -> SyncPlan:
+    """The plan for every segment routed to `destination` (all destinations when None)."""
+    migrate(connection, state_schema)
+    run_id = last_run_id(connection, state_schema)
+    plans = [
+        _segment_plan(connection, state_schema, config, target, run_id, sample_size)
+        for config in configs.values()
+        for target in config.destinations
+        if destination is None or target.name == destination
+    ]
+    return SyncPlan(run_id=run_id, segments=tuple(plans))
+
+
+def _segment_plan(
+    connection: Connection,
+    state_schema: str,
+    config: SegmentConfig,
+    target: DestinationConfig,
+    run_id: str | None,
+    sample_size: int,
+) -> SegmentPlan:
+    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA, "key_column": config.key}
+    scope = {"destination": target.name, "segment": config.segment}
+
+    def scalar(query: Any) -> int:
+        return int(connection.execute(query, scope).scalar_one())
+
+    counts = {
+        kind: scalar(count_of(connection, name, **ids)) for kind, name in _ROW_QUERIES.items()
+    }
+    samples: dict[str, list[dict[str, Any]]] = {
+        kind: [
+            dict(row._mapping)
+            for row in connection.execute(
+                first_rows(connection, name, "destination_key", **ids),
+                {**scope, "limit": sample_size},
+            )
+        ]
+        for kind, name in _ROW_QUERIES.items()
+    }
+    events = (
+        [
+            row.change
+            for row in connection.execute(statement(connection, "select_plan_events", **ids), scope)
+        ]
+        if target.events
+        else []
+    )
+    held = scalar(statement(connection, "select_ledger_held", **ids))
+    departures = scalar(_departures(connection, ids))
+    plan_id = plan_id_for(target.name, config.segment, run_id, departures, held)
+    approved = (
+        connection.execute(
+            statement(connection, "select_approval", **ids), {"plan_id": plan_id}
+        ).first()
+        is not None
+    )
+    has_baseline = (
+        connection.execute(statement(connection, "select_baseline", **ids), scope).first()
+        is not None
+    )
+    retrying = scalar(_retrying(connection, ids))
+    return SegmentPlan(
+        destination=target.name,
+        segment=config.segment,
+        key=config.key,
+        plan_id=plan_id,
+        held=held,
+        adds=counts["add"],
+        removes=counts["remove"],
+        departures=departures,
+        updates=counts["update"],
+        entered_events=events.count("entered"),
+        exited_events=events.count("exited"),
+        unroutable=scalar(statement(connection, "select_unroutable", **ids)),
+        retrying=retrying,
+        max_exit_fraction=target.max_exit_fraction,
+        approved=approved,
+        has_baseline=has_baseline,
+        samples=samples,
+    )
+
+
+def _departures(connection: Connection, ids: Mapping[str, str]) -> Any:
+    removes = rendered(connection, "select_plan_removes", **ids)
+    sql = rendered(connection, "select_plan_departures", **ids).replace("{removes_query}", removes)
+    return text(f"select count(*) from ({sql}) as departed")
+
+
+def _retrying(connection: Connection, ids: Mapping[str, str]) -> Any:
+    """Rows of this plan that failed before (an error row for a key still planned). Errors of keys
+    no longer planned (the person left before the retry) do not count."""
+    planned = " union all ".join(
+        f"select destination_key from ({rendered(connection, name, **ids)}) as {kind}_rows"
+        for kind, name in _ROW_QUERIES.items()
+    )
+    errors = rendered(connection, "select_row_errors", **ids)
+    return text(
+        f"select count(*) from ({errors}) as errors where errors.destination_key in ({planned})"
+    )
+
+
+def plan_rows(
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: RowKind
+) -> Iterator[PlanRow]:
+    """Stream the rows of one part of a plan, for a sync to send.
+
+    Raises:
+        CohortflowError: the plan is blocked by the mass-removal gate.
+    """
+    if plan.blocked:
+        raise CohortflowError(plan.block_reason or "plan blocked")
+    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA, "key_column": plan.key}
+    query = statement(connection, _ROW_QUERIES[kind], **ids)
+    result = connection.execute(query, {"destination": plan.destination, "segment": plan.segment})
+    for row in result:
+        yield PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash))
+
+
+def approve(
+    connection: Connection,
+    *,
+    state_schema: str,
+    configs: Mapping[str, SegmentConfig],
+    plan_id: str,
+    approved_by: str,
+) -> SegmentPlan:
+    """Approve the current plan with id `plan_id` (its removals may then be sent).
+
+    Raises:
+        PlanNotFound: no current plan has that id (the data moved on: run `cohortflow plan`).
+    """
+    plan = next(
+        (
+            p
+            for p in build_plan(connection, state_schema=state_schema, configs=configs).segments
+            if p.plan_id == plan_id
+        ),
+        None,
+    )
+    if plan is None:
+        raise PlanNotFound(
+            f"no current plan has id {plan_id}: the data or the ledger changed since it was "
+            "printed. Run `cohortflow plan` and approve the id it shows now."
+        )
+    if not plan.approved:
+        connection.execute(
+            statement(connection, "insert_approval", state_schema=state_schema),
+            {
+                "plan_id": plan.plan_id,
+                "destination": plan.destination,
+                "segment": plan.segment,
+                "removes": plan.departures,
+                "held": plan.held,
+                "approved_at": datetime.now(UTC).replace(tzinfo=None),
+                "approved_by": approved_by,
+            },
+        )
+    return plan

@@ -1,0 +1,4 @@
+select count(*) as held
+from {state_schema}.sync_ledger
+where destination = :destination
+    and segment = :segment

@@ -1,0 +1,9 @@
+-- Members the destination holds whose traits changed since they were last acknowledged.
+select cur.{key_column} as destination_key, cur.person_id, cur.traits_hash
+from {models_schema}.segment_membership as cur
+inner join {state_schema}.sync_ledger as held
+    on held.destination = :destination
+    and held.segment = :segment
+    and held.destination_key = cur.{key_column}
+where cur.segment = :segment
+    and held.traits_hash <> cur.traits_hash
