@@ -20,7 +20,6 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
-from activations.instants import resolve_as_of
 from activations.segments import refresh_segment_registry
 from activations.transform import (
     DBT_PROJECT_DIR,
@@ -30,6 +29,7 @@ from activations.transform import (
 )
 from orchestration.raw import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.run_instant import run_as_of
 
 DBT_ASSETS_NAME = "cohortflow_dbt_assets"
 MODEL_GROUPS = ("staging", "identity", "lifecycle", "rfm", "segments")
@@ -95,7 +95,8 @@ class DbtBuildConfig(dg.Config):
         default=None,
         description=(
             "ISO-8601 instant every model is computed as of, e.g. 2026-06-30T12:00:00Z; a time "
-            "without an offset is UTC. Unset: the moment the build starts."
+            "without an offset is UTC. Unset: when the run was created (its first attempt, for a "
+            "retry), the instant change detection of the same run records too."
         ),
     )
 
@@ -119,7 +120,8 @@ def cohortflow_dbt_assets(
     configured and every run sees the current COHORTFLOW_* values.
     """
     settings = warehouse.settings()
-    variables = build_vars(resolve_as_of(config.as_of), settings.dbt_vars())
+    as_of = run_as_of(context.instance, context.run, config.as_of)
+    variables = build_vars(as_of, settings.dbt_vars())
     context.log.info(f"dbt build as of {variables['as_of']} UTC on {settings.warehouse.describe()}")
     with dbt_process_environment(dbt_environment(settings.warehouse)):
         invocation = dbt.cli(["build", "--vars", json.dumps(variables)], context=context)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration import dbt, jobs, raw, resources, schedules
+from orchestration import changes, dbt, jobs, raw, resources, schedules
 
 defs = dg.Definitions.merge(
     resources.defs(),
     raw.defs(),
     dbt.defs(),
+    changes.defs(),
     jobs.defs(),
     schedules.defs(),
 )

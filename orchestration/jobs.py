@@ -1,22 +1,39 @@
-"""The refresh job: phone lookup, then every dbt model and test."""
+"""The refresh job: phone lookup, then every dbt model and test, then change detection."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.dbt import cohortflow_dbt_assets
+from orchestration.changes import membership_changes
+from orchestration.dbt import DBT_ASSETS_NAME, cohortflow_dbt_assets
 from orchestration.raw import phone_e164
 
 # Run retries need `run_retries: enabled` in dagster.yaml (on by default in recent Dagster). A
 # retry starts from the failed step, so a flaky warehouse connection does not rebuild everything.
 REFRESH_TAGS = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE"}
+# The ops of `refresh` that compute as of an instant: run config must give them the same one.
+AS_OF_OPS = (DBT_ASSETS_NAME, membership_changes.op.name)
 
 refresh_job = dg.define_asset_job(
     name="refresh",
-    selection=dg.AssetSelection.assets(phone_e164, cohortflow_dbt_assets),
+    selection=dg.AssetSelection.assets(phone_e164, cohortflow_dbt_assets, membership_changes),
     tags=REFRESH_TAGS,
-    description="Normalise new phones, then dbt build every model and its tests.",
+    description=(
+        "Normalise new phones, dbt build every model and its tests, then record who entered, "
+        "exited or changed in each segment. Without run config every step uses the instant the "
+        "run was created; to pin it, give each op in AS_OF_OPS the same `as_of` "
+        "(`refresh_run_config`)."
+    ),
 )
+
+
+def refresh_run_config(as_of: str) -> dict[str, object]:
+    """Run config of `refresh` pinning the dbt build and change detection to one `as_of`.
+
+    Args:
+        as_of: an ISO-8601 instant, e.g. 2026-06-30T12:00:00Z.
+    """
+    return {"ops": {op: {"config": {"as_of": as_of}} for op in AS_OF_OPS}}
 
 
 def defs() -> dg.Definitions:

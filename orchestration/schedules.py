@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.dbt import DBT_ASSETS_NAME
-from orchestration.jobs import refresh_job
+from orchestration.jobs import refresh_job, refresh_run_config
 
-
-def refresh_run_config(scheduled_at: str) -> dict[str, object]:
-    """Run config pinning the dbt build's `as_of` to the tick's scheduled time.
-
-    Pinning it (rather than "now" when the step starts) keeps a retried or late run computing the
-    same day's segments as the tick that asked for it.
-    """
-    return {"ops": {DBT_ASSETS_NAME: {"config": {"as_of": scheduled_at}}}}
+# `refresh_run_config` (orchestration/jobs.py) pins the dbt build and change detection to the
+# tick's scheduled time. Pinning it (rather than when the run is created) keeps a late run
+# computing the same day's segments as the tick that asked for it.
+__all__ = ["daily_refresh", "defs", "refresh_run_config"]
 
 
 @dg.schedule(
