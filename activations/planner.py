@@ -105,6 +105,7 @@ class SegmentPlan:
             "held": self.held,
             "adds": self.adds,
             "removes": self.removes,
+            "departures": self.departures,
             "updates": self.updates,
             "entered_events": self.entered_events,
             "exited_events": self.exited_events,

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from activations.cli.commands import changes, generate, load, run, segments
+from activations.cli.commands import changes, generate, load, plan, run, segments
 from activations.cli.output import print_error
 from activations.errors import CohortflowError
 
@@ -22,6 +22,8 @@ app.command(name="generate")(generate.generate)
 app.command(name="load")(load.load)
 app.command(name="run")(run.run)
 app.command(name="changes")(changes.changes)
+app.command(name="plan")(plan.plan)
+app.command(name="approve")(plan.approve)
 app.add_typer(segments.app, name="segments")
 
 

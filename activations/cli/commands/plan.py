@@ -1,0 +1,127 @@
+"""`cohortflow plan` and `cohortflow approve`: what the next sync would do, and the gate."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from activations.cli.options import JsonOption
+from activations.cli.output import print_error, print_json, print_note, stdout
+
+
+def plan(
+    destination: Annotated[
+        str | None, typer.Option("--destination", help="Only this destination.")
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="Sample rows per kind.")] = 5,
+    json_output: JsonOption = False,
+) -> None:
+    """Print, without sending anything, what the next sync would do per destination and segment:
+    adds, removes, trait updates and enter/exit events, with counts and a sample of rows.
+
+    Exits with status 2 when a plan is blocked by the mass-removal gate.
+    """
+    from activations.planner import build_plan
+    from activations.segment_config import load_segment_configs
+    from activations.settings import Settings
+    from activations.transform import DBT_PROJECT_DIR
+    from activations.warehouse import connect
+
+    settings = Settings.from_env()
+    configs = load_segment_configs(DBT_PROJECT_DIR / "target" / "manifest.json")
+    with connect(settings.warehouse) as connection:
+        result = build_plan(
+            connection,
+            state_schema=settings.state_schema,
+            configs=configs,
+            destination=destination,
+            sample_size=sample,
+        )
+    if json_output:
+        print_json({"run_id": result.run_id, "plans": [p.as_dict() for p in result.segments]})
+    elif not result.segments:
+        print_note(
+            "no segment is routed to a destination"
+            + (f" named {destination}" if destination else "")
+            + ": add `destinations:` to a segment's meta.cohortflow (docs/segments.md)."
+        )
+    else:
+        table = Table(
+            title=f"Sync plan (as of run {result.run_id})",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
+        for column in (
+            "plan id",
+            "destination",
+            "segment",
+            "held",
+            "adds",
+            "removes",
+            "updates",
+            "entered",
+            "exited",
+            "retrying",
+            "status",
+        ):
+            table.add_column(
+                column,
+                justify="left"
+                if column in ("plan id", "destination", "segment", "status")
+                else "right",
+            )
+        for p in result.segments:
+            status = "BLOCKED" if p.blocked else ("approved" if p.approved else "ready")
+            table.add_row(
+                p.plan_id,
+                p.destination,
+                p.segment,
+                f"{p.held:,}",
+                f"{p.adds:,}",
+                f"{p.removes:,}",
+                f"{p.updates:,}",
+                f"{p.entered_events:,}",
+                f"{p.exited_events:,}",
+                f"{p.retrying:,}",
+                status,
+            )
+        stdout.print(table)
+    for blocked in result.blocked:
+        if not json_output:
+            print_error(blocked.block_reason or "")
+    if result.blocked:
+        raise typer.Exit(code=2)
+
+
+def approve(
+    plan_id: Annotated[str, typer.Argument(help="The plan id `cohortflow plan` printed.")],
+) -> None:
+    """Approve a plan the mass-removal gate blocked, so its removals may be sent.
+
+    The approval covers exactly that plan: if the next run changes what would be removed, the id
+    changes and the gate asks again.
+    """
+    from activations.planner import approve as approve_plan
+    from activations.segment_config import load_segment_configs
+    from activations.settings import Settings
+    from activations.transform import DBT_PROJECT_DIR
+    from activations.warehouse import connect
+
+    settings = Settings.from_env()
+    configs = load_segment_configs(DBT_PROJECT_DIR / "target" / "manifest.json")
+    with connect(settings.warehouse) as connection:
+        approved = approve_plan(
+            connection,
+            state_schema=settings.state_schema,
+            configs=configs,
+            plan_id=plan_id,
+            approved_by=getpass.getuser(),
+        )
+    print_note(
+        f"approved {approved.plan_id}: {approved.destination}/{approved.segment} may remove "
+        f"{approved.departures:,} of {approved.held:,} members."
+    )
