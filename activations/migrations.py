@@ -44,6 +44,7 @@ def available_migrations() -> list[Migration]:
 
 def migrate(connection: Connection, state_schema: str) -> list[int]:
     """Apply every migration the state schema has not had yet; return their versions."""
+    connection.execute(statement(connection, "lock_state_migrations"))
     connection.execute(statement(connection, "create_schema", schema=state_schema))
     connection.execute(statement(connection, "create_schema_migrations", state_schema=state_schema))
     query = statement(connection, "select_schema_migrations", state_schema=state_schema)

@@ -121,8 +121,14 @@ def connect(warehouse: Warehouse) -> Iterator[Connection]:
         try:
             connection = engine.connect()
         except sa.exc.SQLAlchemyError as error:
+            reason = first_line(error)
+            if "Conflicting lock" in reason:
+                raise WarehouseError(
+                    f"{warehouse.describe()} is in use by another process (DuckDB allows one "
+                    f"writer at a time): wait for it to finish, then run again. {reason}"
+                ) from None
             raise WarehouseError(
-                f"cannot reach the warehouse ({warehouse.describe()}): {first_line(error)}"
+                f"cannot reach the warehouse ({warehouse.describe()}): {reason}"
             ) from None
         with connection, connection.begin():
             yield connection
