@@ -21,6 +21,8 @@ from activations.segments import refresh_segment_registry
 from activations.warehouse import Warehouse
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# Written by every `cohortflow run` (dbt parse); segment settings are read from it.
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 MODELS_SCHEMA = "analytics"
 _FAILED = {"error", "fail", "runtime error"}
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from tests.support.databases import temporary_database
 from tests.support.postgres_server import throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,17 +54,8 @@ def postgres_server_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A brand-new, empty database on the session's server, dropped after the test."""
-    server = make_url(postgres_server_url).set(drivername="postgresql+psycopg2")
-    name = f"cf_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'create database "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-        admin.dispose()
+    with temporary_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from activations.ledger import RowAck, record_acks
 from activations.planner import build_plan, plan_rows
 from activations.segment_config import load_segment_configs
-from activations.transform import DBT_PROJECT_DIR
+from activations.transform import MANIFEST_PATH
 from activations.warehouse import Warehouse, connect
 from tests.e2e.conftest import AS_OF, cohortflow, run_json
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 def acknowledge_everything(location: str) -> None:
     """Stand in for a sync that succeeded: every planned row acknowledged."""
-    configs = load_segment_configs(DBT_PROJECT_DIR / "target" / "manifest.json")
+    configs = load_segment_configs(MANIFEST_PATH)
     with connect(Warehouse.from_location(location)) as connection:
         for plan in build_plan(
             connection, state_schema="cohortflow_state", configs=configs

@@ -40,6 +40,7 @@ from activations.settings import Settings
 from activations.warehouse import Warehouse, connect
 from tests.reference import model
 from tests.reference.model import Identifier, Lifecycle, Reference, Rfm
+from tests.support.databases import temporary_database
 
 pytestmark = pytest.mark.integration
 
@@ -1090,20 +1091,9 @@ def test_duckdb_and_postgres_build_identical_models(duckdb_url: str, postgres_ur
 def postgres_icu_url(postgres_server_url: str) -> Iterator[str]:
     """A database whose default collation is ICU en-US, as many PostgreSQL installs have, where
     'alice-2' sorts before 'Zed-1' (bytewise, 'Z' comes first)."""
-    server = sa.engine.make_url(postgres_server_url).set(drivername="postgresql+psycopg2")
-    name = f"cf_icu_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(
-            f"create database {name} template template0 locale_provider icu icu_locale 'en-US' "
-            "locale 'C'"
-        )
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"drop database if exists {name} with (force)")
-        admin.dispose()
+    options = "template template0 locale_provider icu icu_locale 'en-US' locale 'C'"
+    with temporary_database(postgres_server_url, options) as url:
+        yield url
 
 
 @pytest.mark.postgres

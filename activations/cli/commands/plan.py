@@ -27,11 +27,11 @@ def plan(
     from activations.planner import build_plan
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
-    from activations.transform import DBT_PROJECT_DIR
+    from activations.transform import MANIFEST_PATH
     from activations.warehouse import connect
 
     settings = Settings.from_env()
-    configs = load_segment_configs(DBT_PROJECT_DIR / "target" / "manifest.json")
+    configs = load_segment_configs(MANIFEST_PATH)
     with connect(settings.warehouse) as connection:
         result = build_plan(
             connection,
@@ -108,11 +108,11 @@ def approve(
     from activations.planner import approve as approve_plan
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
-    from activations.transform import DBT_PROJECT_DIR
+    from activations.transform import MANIFEST_PATH
     from activations.warehouse import connect
 
     settings = Settings.from_env()
-    configs = load_segment_configs(DBT_PROJECT_DIR / "target" / "manifest.json")
+    configs = load_segment_configs(MANIFEST_PATH)
     with connect(settings.warehouse) as connection:
         approved = approve_plan(
             connection,
