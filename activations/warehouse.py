@@ -103,10 +103,21 @@ class Warehouse:
         stay short and nothing holds the file while dbt runs."""
         if self.kind == "duckdb":
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-            return sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            return sa.create_engine(
+                self.url, poolclass=sa.pool.NullPool, connect_args={"config": duckdb_config()}
+            )
         return sa.create_engine(
             self.url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10}
         )
+
+
+def duckdb_config() -> dict[str, str | bool]:
+    """DuckDB settings for cohortflow's own connections: the same memory bound as the dbt profile
+    (COHORTFLOW_DUCKDB_MEMORY_LIMIT, default 2GB; DuckDB's own default is 80% of RAM)."""
+    return {
+        "memory_limit": os.environ.get("COHORTFLOW_DUCKDB_MEMORY_LIMIT", "2GB"),
+        "preserve_insertion_order": False,
+    }
 
 
 @contextmanager

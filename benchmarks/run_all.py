@@ -6,14 +6,21 @@ benchmarks (and the prose around them) are kept.
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import foundation
+from benchmarks import change_detection, foundation
 from benchmarks.machine import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+# Each section of RESULTS.md and the benchmark that fills it, in order.
+BENCHMARKS: dict[str, Callable[[list[str]], str]] = {
+    "foundation": foundation.main,
+    "change_detection": change_detection.main,
+}
 
 
 def record(section: str, body: str) -> None:
@@ -27,8 +34,15 @@ def record(section: str, body: str) -> None:
     RESULTS.write_text(text, encoding="utf-8")
 
 
-def main() -> None:
-    record("foundation", foundation.main([]))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--only", choices=list(BENCHMARKS), nargs="+", help="run these benchmarks only"
+    )
+    args = parser.parse_args(argv)
+    for section, benchmark in BENCHMARKS.items():
+        if args.only is None or section in args.only:
+            record(section, benchmark([]))
     print(f"results written to {RESULTS}")
 
 
