@@ -52,18 +52,18 @@ def plan_for(warehouse: Warehouse) -> SegmentPlan:
     return plan
 
 
+def approve_id(warehouse: Warehouse, plan_id: str) -> None:
+    with connect(warehouse) as connection:
+        approve(
+            connection, state_schema=STATE, configs=CONFIGS, plan_id=plan_id, approved_by="test"
+        )
+
+
 def approved_plan(warehouse: Warehouse) -> SegmentPlan:
     """The plan, approved when the gate holds it (the gate has tests of its own below)."""
     plan = plan_for(warehouse)
     if plan.blocked:
-        with connect(warehouse) as connection:
-            approve(
-                connection,
-                state_schema=STATE,
-                configs=CONFIGS,
-                plan_id=plan.plan_id,
-                approved_by="test",
-            )
+        approve_id(warehouse, plan.plan_id)
         plan = plan_for(warehouse)
     return plan
 
@@ -181,14 +181,7 @@ def test_a_mass_removal_is_blocked_until_its_plan_id_is_approved(location: str) 
                 plan_id="plan-nope",
                 approved_by="test",
             )
-        with connect(warehouse) as connection:
-            approve(
-                connection,
-                state_schema=STATE,
-                configs=CONFIGS,
-                plan_id=plan.plan_id,
-                approved_by="test",
-            )
+        approve_id(warehouse, plan.plan_id)
         approved = plan_for(warehouse)
         assert not approved.blocked and approved.plan_id == plan.plan_id
         assert len(rows(warehouse, approved, "remove")) == 10
@@ -201,14 +194,7 @@ def test_an_approval_does_not_carry_over_to_a_different_removal(location: str) -
         sync(warehouse, plan_for(warehouse), fails=set())
         run(warehouse, dict(list(ten.items())[:4]), T0 + timedelta(days=1))
         first = plan_for(warehouse)
-        with connect(warehouse) as connection:
-            approve(
-                connection,
-                state_schema=STATE,
-                configs=CONFIGS,
-                plan_id=first.plan_id,
-                approved_by="test",
-            )
+        approve_id(warehouse, first.plan_id)
         run(warehouse, {}, T0 + timedelta(days=2))
         second = plan_for(warehouse)
         assert second.plan_id != first.plan_id and second.blocked

@@ -32,25 +32,20 @@ from decimal import Decimal
 from typing import Any
 
 from activations.phones import to_e164
+from activations.raw_contract import (
+    CONSENT_STATUSES,
+    EVENT_TYPES,
+    MESSAGE_CHANNELS,
+    MESSAGE_EVENT_TYPES,
+    ORDER_STATUSES,
+)
 
 Row = Mapping[str, Any]
 RawTables = Mapping[str, Sequence[Row]]
 Identifier = tuple[str, str]  # (identifier_type, identifier_value)
 
 EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-ORDER_STATUSES = ("placed", "cancelled", "refunded")
-EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "checkout_started", "identify")
-CHANNELS = ("email", "sms")
-CONSENT_STATUSES = ("subscribed", "unsubscribed")
-MESSAGE_EVENT_TYPES = (
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "bounced",
-    "unsubscribed",
-    "complained",
-)
+CHANNELS = MESSAGE_CHANNELS
 NODE_KEY_PREFIX = {"customer_id": "1", "email": "2", "phone": "3", "anonymous_id": "4"}
 IDENTIFIER_TYPES = tuple(NODE_KEY_PREFIX)
 STAGES = ("visitor", "prospect", "churned", "lapsed", "vip", "repeat", "new")
