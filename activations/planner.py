@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection
 
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
-from activations.migrations import migrate
 from activations.queries import count_of, first_rows, rendered, statement
 from activations.segment_config import DestinationConfig, SegmentConfig
 from activations.transform import MODELS_SCHEMA
@@ -151,8 +150,7 @@ def build_plan(
     sample_size: int = 5,
 ) -> SyncPlan:
     """The plan for every segment routed to `destination` (all destinations when None)."""
-    migrate(connection, state_schema)
-    run_id = last_run_id(connection, state_schema)
+    run_id = last_run_id(connection, state_schema)  # also brings the state schema up to date
     plans = [
         _segment_plan(connection, state_schema, config, target, run_id, sample_size)
         for config in configs.values()

@@ -46,9 +46,6 @@ class SegmentConfig:
     traits: tuple[str, ...] = ()
     destinations: tuple[DestinationConfig, ...] = ()
 
-    def destination(self, name: str) -> DestinationConfig | None:
-        return next((d for d in self.destinations if d.name == name), None)
-
 
 def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
     """Every seg_* model's configuration, keyed by segment name.
