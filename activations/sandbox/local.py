@@ -1,0 +1,36 @@
+"""Every implemented destination's sandbox on loopback, and the environment pointing at them.
+
+`cohortflow run --sandbox` (and so `make demo`) syncs into these instead of the vendors: the same
+operations, validation, limits and error shapes, with state a person can inspect afterwards. The
+API key is random per process, so nothing real is ever used or printed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from activations.sandbox.klaviyo import KlaviyoSandbox
+from activations.sandbox.server import SandboxServer
+
+
+@dataclass(frozen=True)
+class LocalSandboxes:
+    """The running sandboxes and the environment variables that route syncs to them."""
+
+    environ: dict[str, str]
+    klaviyo: KlaviyoSandbox
+
+
+@contextmanager
+def local_sandboxes() -> Iterator[LocalSandboxes]:
+    """Start the sandboxes for the duration of the block."""
+    key = f"sandbox-{secrets.token_hex(8)}"
+    klaviyo = KlaviyoSandbox(api_key=key)
+    with SandboxServer(klaviyo.app) as server:
+        yield LocalSandboxes(
+            environ={"KLAVIYO_API_KEY": key, "KLAVIYO_BASE_URL": server.url},
+            klaviyo=klaviyo,
+        )

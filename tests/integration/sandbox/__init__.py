@@ -1,0 +1,1 @@
+"""Sandbox servers over real loopback sockets."""
