@@ -1,5 +1,5 @@
 """The main job as a plain function: raw checks -> phone lookup -> dbt build -> change detection
--> summary.
+-> syncs -> summary.
 
 The CLI's `run` and any other orchestrator call this; Dagster wires the same steps as assets.
 Later steps (change detection, checks, syncs) are added here so every entry point runs them.
@@ -7,7 +7,8 @@ Later steps (change detection, checks, syncs) are added here so every entry poin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from activations.errors import RawDataError
 from activations.phones import PhoneRefresh, refresh_phone_lookup
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES
+from activations.runner import SyncOutcome, sync_all
+from activations.segment_config import load_segment_configs
 from activations.settings import Settings
 from activations.summary import RunSummary, summarise
 from activations.warehouse import connect
@@ -32,6 +35,7 @@ class RunResult:
     phones: PhoneRefresh
     build: transform.BuildReport
     changes: RecordedRun
+    syncs: SyncOutcome
     summary: RunSummary
 
 
@@ -54,8 +58,11 @@ def run_pipeline(
     as_of: datetime,
     on_step: Callable[[str], None] | None = None,
     progress: transform.Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+    sync: bool = True,
 ) -> RunResult:
-    """Build every model and its tests as of `as_of`, record segment changes, summarise.
+    """Build every model and its tests as of `as_of`, record segment changes, sync every
+    destination the environment has credentials for (unless `sync` is False), summarise.
 
     Raises:
         RawDataError: raw tables are missing.
@@ -86,6 +93,16 @@ def run_pipeline(
             models_schema=transform.MODELS_SCHEMA,
             as_of=as_of,
         )
+    syncs = SyncOutcome(reports=(), skipped={})
+    if sync:
+        syncs = sync_all(
+            settings,
+            configs=load_segment_configs(transform.MANIFEST_PATH),
+            environ=os.environ if environ is None else environ,
+            on_step=step,
+        )
     with connect(settings.warehouse) as connection:
         summary = summarise(connection)
-    return RunResult(as_of=as_of, phones=phones, build=build, changes=changes, summary=summary)
+    return RunResult(
+        as_of=as_of, phones=phones, build=build, changes=changes, syncs=syncs, summary=summary
+    )

@@ -32,7 +32,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.run_instant import run_as_of
 
 DBT_ASSETS_NAME = "cohortflow_dbt_assets"
-MODEL_GROUPS = ("staging", "identity", "lifecycle", "rfm", "segments")
+MODEL_GROUPS = ("staging", "identity", "consent", "lifecycle", "rfm", "segments")
 # Dagster parses into its own target folder: `cohortflow run` parses and builds in target/ too,
 # and two processes rewriting one manifest.json or partial_parse.msgpack can read half a file.
 _TARGET_PATH = Path("target") / "dagster"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration import changes, checks, dbt, jobs, raw, resources, schedules
+from orchestration import activation, changes, checks, dbt, jobs, raw, resources, schedules
 
 defs = dg.Definitions.merge(
     resources.defs(),
     raw.defs(),
     dbt.defs(),
     changes.defs(),
+    activation.defs(),
     checks.defs(),
     jobs.defs(),
     schedules.defs(),

@@ -1,9 +1,11 @@
-"""The refresh job: phone lookup, then every dbt model and test, then change detection."""
+"""The jobs: `refresh` (phone lookup, every dbt model and test, change detection) and `activate`
+(refresh, then one sync per destination)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.activation import activation_assets
 from orchestration.changes import membership_changes
 from orchestration.dbt import DBT_ASSETS_NAME, cohortflow_dbt_assets
 from orchestration.raw import phone_e164
@@ -27,6 +29,20 @@ refresh_job = dg.define_asset_job(
 )
 
 
+activate_job = dg.define_asset_job(
+    name="activate",
+    selection=dg.AssetSelection.assets(
+        phone_e164, cohortflow_dbt_assets, membership_changes, *activation_assets
+    ),
+    tags=REFRESH_TAGS,
+    description=(
+        "Everything `refresh` does, then sync each destination (the mass-removal gate on "
+        "membership_changes blocks the syncs of a plan that removes too much). Destinations "
+        "need their credentials in the run's environment (docs/destinations/)."
+    ),
+)
+
+
 def refresh_run_config(as_of: str) -> dict[str, object]:
     """Run config of `refresh` pinning the dbt build and change detection to one `as_of`.
 
@@ -38,4 +54,4 @@ def refresh_run_config(as_of: str) -> dict[str, object]:
 
 def defs() -> dg.Definitions:
     """The jobs."""
-    return dg.Definitions(jobs=[refresh_job])
+    return dg.Definitions(jobs=[refresh_job, activate_job])

@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from activations.changes import RecordedRun, SegmentChanges
+
+if TYPE_CHECKING:
+    from activations.runner import SyncReport
+    from activations.sandbox.klaviyo import KlaviyoSandbox
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -87,4 +91,54 @@ def changes_table(members: Mapping[str, int], changes: RecordedRun) -> Table:
             f"{counts.exited:,}",
             f"{counts.updated:,}",
         )
+    return table
+
+
+def sync_table(report: SyncReport) -> Table:
+    """Per segment: what the destination acknowledged, what failed and why."""
+    table = Table(
+        title=(
+            f"{report.destination}: {report.api_calls:,} API calls, {report.retries:,} retries, "
+            f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited "
+            f"for limits; consent granted {report.consents_granted:,}, "
+            f"withdrawn {report.consents_revoked:,}"
+        ),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in ("segment", "status", "added", "removed", "updated", "events", "failed"):
+        table.add_column(column, justify="left" if column in ("segment", "status") else "right")
+    table.add_column("top failure reason", justify="left")
+    for segment in report.segments:
+        reason = segment.reasons.most_common(1)
+        table.add_row(
+            segment.segment,
+            segment.status,
+            f"{segment.added:,}",
+            f"{segment.removed:,}",
+            f"{segment.updated:,}",
+            f"{segment.events:,}",
+            f"{segment.failed + segment.failed_events:,}",
+            f"{reason[0][0]} ({reason[0][1]:,})" if reason else "",
+        )
+    return table
+
+
+def sandbox_table(sandbox: KlaviyoSandbox) -> Table:
+    """What the local Klaviyo sandbox holds after a demo run: lists, events, consent."""
+    state = sandbox.state
+    table = Table(
+        title=(
+            f"Klaviyo sandbox: {len(state.profiles):,} profiles, {len(state.events):,} events, "
+            f"{len(state.subscriptions):,} email subscriptions"
+        ),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("list", justify="left")
+    table.add_column("members", justify="right")
+    for name in sorted(set(state.lists.values())):
+        table.add_row(name, f"{len(state.list_members(name)):,}")
     return table

@@ -7,7 +7,8 @@ select
     changes.run_id,
     changes.person_id,
     changes.change,
-    changes.traits_hash
+    changes.traits_hash,
+    runs.as_of
 from {state_schema}.membership_change_log as changes
 inner join {state_schema}.membership_runs as runs
     on runs.run_id = changes.run_id

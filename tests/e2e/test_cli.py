@@ -74,6 +74,10 @@ def test_every_command_has_help() -> None:
         ["segments", "--help"],
         ["segments", "list", "--help"],
         ["segments", "refresh", "--help"],
+        ["changes", "--help"],
+        ["plan", "--help"],
+        ["approve", "--help"],
+        ["sync", "--help"],
     ):
         result = cohortflow(*command)
         assert "Usage" in result.stdout, command

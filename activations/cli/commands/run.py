@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from contextlib import ExitStack
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.columns import Columns
 
+from activations.cli.commands.sync import exit_on_sync_problems, print_sync_outcome
 from activations.cli.options import JsonOption
-from activations.cli.output import changes_table, counts_table, print_json, progress_bar, stdout
+from activations.cli.output import (
+    changes_table,
+    counts_table,
+    print_json,
+    progress_bar,
+    sandbox_table,
+    stdout,
+)
 from activations.instants import resolve_as_of
+from activations.settings import Settings
+
+if TYPE_CHECKING:
+    from activations.pipeline import RunResult
 
 
 def run(
@@ -17,17 +32,45 @@ def run(
         str | None,
         typer.Option("--as-of", help="Compute everything as of this instant (UTC). Default: now."),
     ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Sync into local sandbox servers on loopback instead of the vendors' APIs "
+            "(demo and testing; destination credentials in the environment are ignored).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Build every dbt model and run its tests as of an instant, then print a summary.
+    """Build every dbt model and run its tests as of an instant, record what changed, sync every
+    destination whose credentials are set, then print a summary.
 
     Needs raw data in the warehouse (`cohortflow load`). Works with no destination configured.
+    Exit status 2 when the mass-removal gate held a segment back, 3 when rows failed permanently.
     """
-    from activations.pipeline import run_pipeline
-    from activations.settings import Settings
-
     settings = Settings.from_env()
     instant = resolve_as_of(as_of)
+    with ExitStack() as stack:
+        environ = dict(os.environ)
+        sandboxes = None
+        if sandbox:
+            from activations.sandbox.local import local_sandboxes
+
+            sandboxes = stack.enter_context(local_sandboxes())
+            environ.update(sandboxes.environ)
+        result = _run(settings, instant, environ, json_output)
+        _print(result, settings, json_output)
+        if sandboxes is not None and not json_output:
+            stdout.print()
+            stdout.print(sandbox_table(sandboxes.klaviyo))
+    exit_on_sync_problems(result.syncs)
+
+
+def _run(
+    settings: Settings, instant: datetime, environ: dict[str, str], json_output: bool
+) -> RunResult:
+    from activations.pipeline import run_pipeline
+
     with progress_bar(enabled=not json_output) as progress:
         task = progress.add_task("starting", total=None)
 
@@ -39,7 +82,12 @@ def run(
             as_of=instant,
             on_step=lambda step: progress.update(task, description=step),
             progress=on_build,
+            environ=environ,
         )
+    return result
+
+
+def _print(result: RunResult, settings: Settings, json_output: bool) -> None:
     summary = result.summary
     build = {kind: result.build.count(kind) for kind in ("model", "test", "unit_test")}
     if json_output:
@@ -55,6 +103,8 @@ def run(
                     for segment, c in result.changes.segments.items()
                 },
                 **summary.as_dict(),
+                "syncs": [report.as_dict() for report in result.syncs.reports],
+                "syncs_skipped": dict(result.syncs.skipped),
             }
         )
         return
@@ -90,3 +140,6 @@ def run(
                 share=False,
             )
         )
+    if result.syncs.reports or result.syncs.skipped:
+        stdout.print()
+        print_sync_outcome(result.syncs, json_output=False)

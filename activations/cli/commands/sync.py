@@ -1,0 +1,84 @@
+"""`cohortflow sync`: send the current plan to a destination, without rebuilding the models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from activations.cli.options import JsonOption
+from activations.cli.output import print_json, print_note, progress_bar, stdout, sync_table
+
+if TYPE_CHECKING:
+    from activations.runner import SyncOutcome
+
+# Exit statuses beyond 0/1 so schedulers can tell "held back on purpose" from "rows refused".
+EXIT_BLOCKED = 2
+EXIT_PERMANENT_FAILURES = 3
+
+
+def sync(
+    destination: Annotated[
+        str | None,
+        typer.Option("--destination", help="Only this destination (default: every routed one)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sync the last recorded run's segments into their destinations and print what landed.
+
+    Exit status 2 when a segment was held back by the mass-removal gate (see `cohortflow plan`),
+    3 when rows failed permanently (reasons in cohortflow_state.sync_row_errors).
+    """
+    import os
+
+    from activations.runner import SyncOutcome, run_sync, sync_all
+    from activations.segment_config import load_segment_configs
+    from activations.settings import Settings
+    from activations.transform import MANIFEST_PATH
+
+    settings = Settings.from_env()
+    configs = load_segment_configs(MANIFEST_PATH)
+    with progress_bar(enabled=not json_output) as progress:
+        task = progress.add_task("syncing", total=None)
+        if destination is None:
+            outcome = sync_all(
+                settings,
+                configs=configs,
+                environ=os.environ,
+                on_step=lambda step: progress.update(task, description=step),
+            )
+        else:
+            report = run_sync(
+                settings, destination=destination, configs=configs, environ=os.environ
+            )
+            outcome = SyncOutcome(reports=(report,), skipped={})
+    print_sync_outcome(outcome, json_output)
+    exit_on_sync_problems(outcome)
+
+
+def exit_on_sync_problems(outcome: SyncOutcome) -> None:
+    """Exit 3 when rows failed permanently, 2 when a segment was held back by the gate."""
+    if any(report.permanent_failures for report in outcome.reports):
+        raise typer.Exit(EXIT_PERMANENT_FAILURES)
+    if any(report.blocked for report in outcome.reports):
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
+    """Tables per destination (or JSON), then one line per destination not synced and why."""
+    if json_output:
+        print_json(
+            {
+                "syncs": [report.as_dict() for report in outcome.reports],
+                "skipped": dict(outcome.skipped),
+            }
+        )
+        return
+    for report in outcome.reports:
+        stdout.print(sync_table(report))
+        for segment in report.blocked:
+            print_note(f"blocked: {segment.message}")
+    for name, reason in outcome.skipped.items():
+        print_note(f"{name}: not synced ({reason}); see docs/destinations/{name}.md")
+    if not outcome.reports and not outcome.skipped:
+        print_note("no segment is routed to a destination: nothing to sync.")

@@ -1,0 +1,1 @@
+"""Destinations: one module per vendor on the shared HTTP layer (activations.http)."""

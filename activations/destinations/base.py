@@ -1,0 +1,127 @@
+"""What every destination implements, and what it is given and gives back.
+
+A destination receives one segment's work at a time (the rows of a `SegmentPlan` with the contact
+details and traits to send) and reports what the vendor acknowledged through an `AckSink`, batch
+by batch, as the acknowledgements arrive. The runner owns the sink and writes the ledger; a
+destination never touches the warehouse, never builds an HTTP client, and makes no call for an
+empty plan. Row failures are reported as acknowledgements (`ok=False`, retryable or permanent);
+only failures of the whole destination (bad credentials, unreachable host) are raised.
+
+Why a sink rather than `apply(batch) -> acks`: a Klaviyo bulk import is one request whose
+per-profile outcome is known only after polling the job, and list removals need profile ids the
+vendor has to be asked for. Letting the destination drive its own call sequence while reporting
+each acknowledgement as soon as it is confirmed keeps the vendor's shape in the vendor's module
+and still records progress incrementally, so a crash mid-sync loses at most one batch's
+acknowledgements (which the next run re-sends idempotently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from activations.ledger import RowAck
+from activations.planner import PlanRow, SegmentPlan
+from activations.segment_config import DestinationKey
+
+
+@dataclass(frozen=True)
+class Member:
+    """A row to upsert at a destination: who, how to address them, and the segment's traits."""
+
+    destination_key: str
+    person_id: str
+    traits_hash: str
+    email: str | None
+    phone: str | None
+    traits: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    """An enter/exit event for flows; `event_id` is stable, so a re-send can never duplicate."""
+
+    event_id: str
+    change: Literal["entered", "exited"]
+    run_id: str
+    occurred_at: datetime
+    person_id: str
+    email: str | None
+    phone: str | None
+    traits: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EventAck:
+    """A destination's answer for one event."""
+
+    event_id: str
+    ok: bool
+    retryable: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentWork:
+    """Everything one destination must do for one segment in this sync."""
+
+    plan: SegmentPlan
+    options: Mapping[str, Any]
+    key: DestinationKey
+    adds: Sequence[Member]
+    updates: Sequence[Member]
+    removes: Sequence[PlanRow]
+    events: Sequence[Event]
+    profile_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def segment(self) -> str:
+        return self.plan.segment
+
+    @property
+    def empty(self) -> bool:
+        return not (self.adds or self.updates or self.removes or self.events)
+
+
+@dataclass(frozen=True)
+class ConsentWork:
+    """Email marketing consent to grant (warehouse says subscribed) and to withdraw (warehouse
+    now says unsubscribed, and cohortflow had granted it)."""
+
+    subscribe: Sequence[str]
+    unsubscribe: Sequence[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.subscribe or self.unsubscribe)
+
+
+class AckSink(Protocol):
+    """Where a destination reports acknowledgements; each call is recorded before it returns."""
+
+    def rows(self, acks: Sequence[RowAck]) -> None: ...
+
+    def events(self, acks: Sequence[EventAck]) -> None: ...
+
+    def profile_ids(self, ids: Mapping[str, str]) -> None: ...
+
+    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None: ...
+
+
+class Destination(Protocol):
+    """One vendor. `name` is the key segments use under `destinations:`."""
+
+    name: str
+
+    def check_options(self, segment: str, options: Mapping[str, Any]) -> None:
+        """Raise a one-line error naming the segment when its options cannot be synced."""
+
+    def sync_segment(self, work: SegmentWork, sink: AckSink) -> None: ...
+
+
+class ConsentDestination(Destination, Protocol):
+    """A destination that also carries marketing consent (Klaviyo's subscribe jobs)."""
+
+    def sync_consents(self, work: ConsentWork, sink: AckSink) -> None: ...

@@ -1,0 +1,640 @@
+"""Klaviyo: profiles with traits, list membership, enter/exit events and email consent.
+
+Follows the vendor's OpenAPI document `shared/api-specs/klaviyo/openapi-stable.json`, revision
+2026-07-15 (JSON:API bodies, `application/vnd.api+json`, `Authorization: Klaviyo-API-Key`,
+`revision` header). Limits quoted from the spec (`x-klaviyo-ratelimit`: burst per second, steady
+per minute, per account) and its operation descriptions:
+
+- bulk_import_profiles POST /api/profile-bulk-import-jobs: 10/s 150/m; up to 10,000 profiles and
+  5 MB per job, 100 KB per profile. Its job GET, import-errors and profiles reads: 10/s 150/m.
+- add/remove_profiles_to/from_list /api/lists/{id}/relationships/profiles: 10/s 150/m; at most
+  1,000 profile ids per call.
+- get_lists 75/s 750/m (10 per page); create_list 10/s 150/m and 150 per day.
+- get_profiles 75/s 750/m (100 per page).
+- bulk_create_events POST /api/event-bulk-create-jobs: 10/s 150/m; up to 1,000 events and 5 MB.
+- bulk_subscribe_profiles 75/s 750/m, up to 1,000 profiles; bulk_unsubscribe_profiles 75/s
+  750/m, up to 100 profiles.
+
+How a segment is synced: profiles to add or update go out in bulk import jobs that also put them
+in the segment's list, so an add costs no list call; the job is polled to completion and its
+import errors read back, and only the rows the job did not reject are acknowledged. Removals need
+Klaviyo's profile ids: those we learned are kept in the ledger, the rest are looked up by key 100
+at a time. Events carry our stable event id as `unique_id`, on which Klaviyo deduplicates, so a
+re-sent batch cannot produce a second event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from activations.destinations.base import (
+    AckSink,
+    ConsentWork,
+    Event,
+    EventAck,
+    Member,
+    SegmentWork,
+)
+from activations.errors import CohortflowError
+from activations.http import (
+    ClientError,
+    HttpClient,
+    RateLimit,
+    RateLimiter,
+    RetryableError,
+    TransportFailure,
+    time_scale,
+)
+from activations.ledger import RowAck
+from activations.planner import PlanRow
+from activations.secrets import Secret
+
+NAME = "klaviyo"
+REVISION = "2026-07-15"
+DEFAULT_BASE_URL = "https://a.klaviyo.com"
+CONTENT_TYPE = "application/vnd.api+json"
+
+MAX_JOB_PROFILES = 10_000
+MAX_JOB_BYTES = 5_000_000
+MAX_PROFILE_BYTES = 100_000
+MAX_LIST_PROFILES = 1_000
+MAX_EVENTS = 1_000
+MAX_SUBSCRIBE = 1_000
+MAX_UNSUBSCRIBE = 100
+LOOKUP_PAGE = 100
+ERRORS_PAGE = 100
+
+LIMITS = {
+    name: RateLimit(f"{NAME}:{name}", burst=burst, steady=steady)
+    for name, burst, steady in (
+        ("bulk_import_profiles", 10, 150),
+        ("get_bulk_import_profiles_job", 10, 150),
+        ("get_errors_for_bulk_import_profiles_job", 10, 150),
+        ("add_profiles_to_list", 10, 150),
+        ("remove_profiles_from_list", 10, 150),
+        ("get_lists", 75, 750),
+        ("create_list", 10, 150),
+        ("get_profiles", 75, 750),
+        ("bulk_create_events", 10, 150),
+        ("bulk_subscribe_profiles", 75, 750),
+        ("bulk_unsubscribe_profiles", 75, 750),
+    )
+}
+
+# Import-error codes that re-sending the same data cannot fix: the row is quarantined with the
+# reason until its data changes. Anything else (an internal error inside the job) is retried.
+PERMANENT_IMPORT_CODES = frozenset({"invalid", "duplicate_profile", "payload_too_large"})
+DEFAULT_ENTERED_METRIC = "Entered segment"
+DEFAULT_EXITED_METRIC = "Exited segment"
+_KEY_ATTRIBUTE = {"email": "email", "phone": "phone_number", "person_id": "external_id"}
+
+
+class KlaviyoConfigError(CohortflowError):
+    """Klaviyo credentials or a segment's Klaviyo options are missing or invalid."""
+
+
+@dataclass(frozen=True)
+class KlaviyoSettings:
+    """Where and as whom to talk to Klaviyo. Environment only: KLAVIYO_API_KEY (required),
+    KLAVIYO_BASE_URL (default https://a.klaviyo.com), KLAVIYO_REVISION (default 2026-07-15),
+    COHORTFLOW_HTTP_TIMEOUT (seconds per request, default 30)."""
+
+    api_key: Secret
+    base_url: str = DEFAULT_BASE_URL
+    revision: str = REVISION
+    timeout: float = 30.0
+    poll_interval: float = 1.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> KlaviyoSettings:
+        key = environ.get("KLAVIYO_API_KEY", "").strip()
+        if not key:
+            raise KlaviyoConfigError(
+                "KLAVIYO_API_KEY is not set: export a Klaviyo private API key (Settings > API "
+                "keys, scopes lists/profiles/events/subscriptions: write) to sync to Klaviyo."
+            )
+        return cls(
+            api_key=Secret(key),
+            base_url=environ.get("KLAVIYO_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+            revision=environ.get("KLAVIYO_REVISION", REVISION),
+            timeout=_positive_seconds(environ, "COHORTFLOW_HTTP_TIMEOUT", 30.0),
+        )
+
+    def client(self, limiter: RateLimiter | None = None) -> HttpClient:
+        """The HTTP client every Klaviyo call goes through, with auth and revision headers."""
+        return HttpClient(
+            self.base_url,
+            headers={
+                "Authorization": f"Klaviyo-API-Key {self.api_key.reveal()}",
+                "revision": self.revision,
+                "Accept": CONTENT_TYPE,
+                "Content-Type": CONTENT_TYPE,
+            },
+            secrets=(self.api_key.reveal(),),
+            account=self.api_key.reveal(),
+            timeout=self.timeout,
+            limiter=limiter or RateLimiter(time_scale=time_scale()),
+        )
+
+
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise KlaviyoConfigError(f"{name} must be a positive number of seconds, got {raw!r}.")
+    return value
+
+
+def check_options(segment: str, options: Mapping[str, Any]) -> None:
+    """Raise a one-line error when a segment's `klaviyo:` options cannot be synced."""
+    name = options.get("list")
+    if not isinstance(name, str) or not name.strip():
+        raise KlaviyoConfigError(
+            f"segment {segment}: klaviyo needs a list name, e.g. "
+            '`klaviyo: {list: "VIPs", events: true}` in its meta.cohortflow.'
+        )
+    for option in ("entered_metric", "exited_metric"):
+        if option in options and not str(options[option]).strip():
+            raise KlaviyoConfigError(f"segment {segment}: klaviyo {option} must not be empty.")
+
+
+# ---------------------------------------------------------------- payloads (pure, no I/O)
+
+
+def _profile(member: Member, key: str) -> dict[str, Any]:
+    """The key identifies the profile; the person's other address rides along so one Klaviyo
+    profile holds both (Klaviyo refuses the row when they belong to two profiles)."""
+    attributes: dict[str, Any] = {"email": member.email, "phone_number": member.phone}
+    attributes[_KEY_ATTRIBUTE[key]] = member.destination_key
+    attributes = {name: value for name, value in attributes.items() if value is not None}
+    attributes["properties"] = dict(member.traits)
+    return {"type": "profile", "attributes": attributes}
+
+
+def _profiles_payload(profiles: Sequence[dict[str, Any]], list_id: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "type": "profile-bulk-import-job",
+            "attributes": {"profiles": {"data": list(profiles)}},
+            "relationships": {"lists": {"data": [{"type": "list", "id": list_id}]}},
+        }
+    }
+
+
+def _list_members_payload(profile_ids: Sequence[str]) -> dict[str, Any]:
+    return {"data": [{"type": "profile", "id": profile_id} for profile_id in profile_ids]}
+
+
+def _event_payload(
+    events: Sequence[Event], segment: str, key: str, metrics: Mapping[str, str]
+) -> dict[str, Any]:
+    entries = []
+    for event in events:
+        profile = {
+            attribute: value
+            for attribute, value in (
+                ("email", event.email),
+                ("phone_number", event.phone),
+                ("external_id", event.person_id if key == "person_id" else None),
+            )
+            if value
+        }
+        properties = {"segment": segment, "change": event.change, "run_id": event.run_id}
+        properties.update(event.traits)
+        entries.append(
+            {
+                "type": "event-bulk-create",
+                "attributes": {
+                    "profile": {"data": {"type": "profile", "attributes": profile}},
+                    "events": {
+                        "data": [
+                            {
+                                "type": "event",
+                                "attributes": {
+                                    "properties": properties,
+                                    "time": _iso(event.occurred_at),
+                                    "unique_id": event.event_id,
+                                    "metric": {
+                                        "data": {
+                                            "type": "metric",
+                                            "attributes": {"name": metrics[event.change]},
+                                        }
+                                    },
+                                },
+                            }
+                        ]
+                    },
+                },
+            }
+        )
+    return {
+        "data": {
+            "type": "event-bulk-create-job",
+            "attributes": {"events-bulk-create": {"data": entries}},
+        }
+    }
+
+
+def _consent_payload(job_type: str, emails: Sequence[str], consent: str) -> dict[str, Any]:
+    """A subscribe (`SUBSCRIBED`) or unsubscribe (`UNSUBSCRIBED`) job for email marketing."""
+    subscriptions = {"email": {"marketing": {"consent": consent}}}
+    profiles = [
+        {"type": "profile", "attributes": {"email": email, "subscriptions": subscriptions}}
+        for email in emails
+    ]
+    return {"data": {"type": job_type, "attributes": {"profiles": {"data": profiles}}}}
+
+
+def _iso(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _size(document: Any) -> int:
+    return len(json.dumps(document, separators=(",", ":")).encode())
+
+
+def _job_chunks(
+    members: Sequence[Member], key: str
+) -> Iterator[list[tuple[Member, dict[str, Any]]]]:
+    """Members with their profile documents, in jobs within the count and byte limits. A
+    profile over the per-profile limit is yielded alone so the caller can refuse it."""
+    chunk: list[tuple[Member, dict[str, Any]]] = []
+    chunk_bytes = 0
+    budget = MAX_JOB_BYTES - 1_000  # the job envelope around the profiles
+    for member in members:
+        profile = _profile(member, key)
+        size = _size(profile) + 1
+        if chunk and (len(chunk) >= MAX_JOB_PROFILES or chunk_bytes + size > budget):
+            yield chunk
+            chunk, chunk_bytes = [], 0
+        chunk.append((member, profile))
+        chunk_bytes += size
+    if chunk:
+        yield chunk
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _error_reason(error: ClientError | RetryableError) -> str:
+    return f"klaviyo {error}"
+
+
+# ---------------------------------------------------------------- the destination
+
+
+@dataclass
+class KlaviyoDestination:
+    """Syncs segments into Klaviyo lists, events and consent through one shared client."""
+
+    client: HttpClient
+    poll_interval: float = 1.0
+    time_scale: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+    name: str = NAME
+    _lists: dict[str, str] = field(default_factory=dict)
+
+    def check_options(self, segment: str, options: Mapping[str, Any]) -> None:
+        check_options(segment, options)
+
+    def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
+        """Upsert adds and updates into the segment's list, remove leavers, send events."""
+        if work.empty:
+            return
+        check_options(work.segment, work.options)
+        if work.adds or work.updates or work.removes:
+            list_id = self._list_id(str(work.options["list"]).strip())
+            upserts = [*((m, "add") for m in work.adds), *((m, "update") for m in work.updates)]
+            self._upsert(upserts, work.key, list_id, sink)
+            if work.removes:
+                self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
+        if work.events:
+            metrics = {
+                "entered": str(work.options.get("entered_metric", DEFAULT_ENTERED_METRIC)),
+                "exited": str(work.options.get("exited_metric", DEFAULT_EXITED_METRIC)),
+            }
+            for batch in _chunks(work.events, MAX_EVENTS):
+                self._send_events(batch, work.segment, work.key, metrics, sink)
+
+    def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
+        """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""
+        for emails in _chunks(work.subscribe, MAX_SUBSCRIBE):
+            if self._post_job(
+                "/api/profile-subscription-bulk-create-jobs",
+                "bulk_subscribe_profiles",
+                _consent_payload("profile-subscription-bulk-create-job", emails, "SUBSCRIBED"),
+            ):
+                sink.consents(subscribed=emails, unsubscribed=())
+        for emails in _chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
+            if self._post_job(
+                "/api/profile-subscription-bulk-delete-jobs",
+                "bulk_unsubscribe_profiles",
+                _consent_payload("profile-subscription-bulk-delete-job", emails, "UNSUBSCRIBED"),
+            ):
+                sink.consents(subscribed=(), unsubscribed=emails)
+
+    # ------------------------------------------------------------ lists
+
+    def _list_id(self, name: str) -> str:
+        """The id of the list called `name`, created when missing. Creating is not idempotent
+        (Klaviyo allows two lists with one name), so an unanswered create is followed by a
+        lookup, never by a blind second create."""
+        if name in self._lists:
+            return self._lists[name]
+        for _ in range(5):
+            found = self._find_list(name)
+            if found is not None:
+                break
+            try:
+                response = self.client.request(
+                    "POST",
+                    "/api/lists",
+                    limit=LIMITS["create_list"],
+                    json={"data": {"type": "list", "attributes": {"name": name}}},
+                    retry_on_timeout=False,
+                )
+            except TransportFailure:
+                continue
+            found = str(response.json()["data"]["id"])
+            break
+        else:
+            raise CohortflowError(
+                f"klaviyo: could not find or create the list {name!r} after 5 attempts; "
+                "check KLAVIYO_BASE_URL and Klaviyo's status, then run the sync again."
+            )
+        self._lists[name] = found
+        return found
+
+    def _find_list(self, name: str) -> str | None:
+        candidates: list[tuple[str, str]] = []
+        params: dict[str, str] | None = {
+            "filter": f"equals(name,{json.dumps(name, ensure_ascii=False)})"
+        }
+        path = "/api/lists"
+        while params is not None:
+            body = self.client.request("GET", path, limit=LIMITS["get_lists"], params=params).json()
+            for item in body.get("data", []):
+                if item.get("attributes", {}).get("name") == name:
+                    candidates.append((str(item["attributes"].get("created", "")), item["id"]))
+            params = _next_page(body, params)
+        # Two lists with one name (made by hand, say): always the oldest, so runs agree.
+        return min(candidates)[1] if candidates else None
+
+    # ------------------------------------------------------------ profiles
+
+    def _upsert(
+        self, rows: Sequence[tuple[Member, str]], key: str, list_id: str, sink: AckSink
+    ) -> None:
+        operation = {member.destination_key: op for member, op in rows}
+        for chunk in _job_chunks([member for member, _ in rows], key):
+            oversized = [m for m, p in chunk if _size(p) > MAX_PROFILE_BYTES]
+            if oversized:
+                sink.rows(
+                    [
+                        _ack(m, operation[m.destination_key], False, False, "traits over 100 KB")
+                        for m in oversized
+                    ]
+                )
+            sendable = [(m, p) for m, p in chunk if _size(p) <= MAX_PROFILE_BYTES]
+            if sendable:
+                sink.rows(self._import_job(sendable, key, list_id, operation))
+
+    def _import_job(
+        self,
+        chunk: Sequence[tuple[Member, dict[str, Any]]],
+        key: str,
+        list_id: str,
+        operation: Mapping[str, str],
+    ) -> list[RowAck]:
+        members = [member for member, _ in chunk]
+        payload = _profiles_payload([profile for _, profile in chunk], list_id)
+        try:
+            response = self.client.request(
+                "POST",
+                "/api/profile-bulk-import-jobs",
+                limit=LIMITS["bulk_import_profiles"],
+                json=payload,
+            )
+            job = response.json()["data"]
+            job = self._wait_for_job(str(job["id"]), job)
+        except (RetryableError, ClientError) as error:
+            if isinstance(error, ClientError) and error.status in (401, 403):
+                raise
+            retryable = isinstance(error, RetryableError) or error.status in (409, 429)
+            return [
+                _ack(m, operation[m.destination_key], False, retryable, _error_reason(error))
+                for m in members
+            ]
+        attributes = job["attributes"]
+        if attributes["status"] != "complete":
+            return [
+                _ack(m, operation[m.destination_key], False, True, "klaviyo import job cancelled")
+                for m in members
+            ]
+        failed = self._import_errors(str(job["id"]), key) if attributes.get("failed_count") else {}
+        unattributed = int(attributes.get("failed_count") or 0) > len(failed)
+        acks = []
+        for member in members:
+            op = operation[member.destination_key]
+            if member.destination_key in failed:
+                code, title = failed[member.destination_key]
+                reason = f"klaviyo import error {code}: {title}"
+                acks.append(_ack(member, op, False, code not in PERMANENT_IMPORT_CODES, reason))
+            elif unattributed:
+                # The job failed rows it did not name: nothing of it is marked synced.
+                acks.append(_ack(member, op, False, True, "klaviyo job failed unnamed rows"))
+            else:
+                acks.append(_ack(member, op, True, False, None))
+        return acks
+
+    def _wait_for_job(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+        delay = self.poll_interval / self.time_scale
+        while job["attributes"]["status"] in ("queued", "processing"):
+            self.sleep(delay)
+            delay = min(delay * 1.5, 10.0 / self.time_scale)
+            job = self.client.request(
+                "GET",
+                f"/api/profile-bulk-import-jobs/{job_id}",
+                limit=LIMITS["get_bulk_import_profiles_job"],
+            ).json()["data"]
+        return job
+
+    def _import_errors(self, job_id: str, key: str) -> dict[str, tuple[str, str]]:
+        """Key -> (code, title) of every profile the job rejected. Titles are generic ("Invalid
+        input"); the detail text can quote the customer's address, so it is never kept."""
+        attribute = _KEY_ATTRIBUTE[key]
+        errors: dict[str, tuple[str, str]] = {}
+        params: dict[str, str] | None = {"page[size]": str(ERRORS_PAGE)}
+        path = f"/api/profile-bulk-import-jobs/{job_id}/import-errors"
+        while params is not None:
+            body = self.client.request(
+                "GET",
+                path,
+                limit=LIMITS["get_errors_for_bulk_import_profiles_job"],
+                params=params,
+            ).json()
+            for error in body.get("data", []):
+                attributes = error.get("attributes", {})
+                payload = attributes.get("original_payload") or {}
+                value = payload.get(attribute) or payload.get("attributes", {}).get(attribute)
+                if value:
+                    errors[str(value)] = (
+                        str(attributes.get("code", "unknown")),
+                        str(attributes.get("title", "")),
+                    )
+            params = _next_page(body, params)
+        return errors
+
+    def _remove(
+        self,
+        removes: Sequence[PlanRow],
+        key: str,
+        known: dict[str, str],
+        list_id: str,
+        sink: AckSink,
+    ) -> None:
+        missing = [row.destination_key for row in removes if row.destination_key not in known]
+        learned = self._lookup_profile_ids(missing, key) if missing else {}
+        if learned:
+            sink.profile_ids(learned)
+        known.update(learned)
+        # A key Klaviyo has no profile for is in no list: removing it is already done.
+        absent = [row for row in removes if row.destination_key not in known]
+        if absent:
+            sink.rows([_remove_ack(row, True, False, None) for row in absent])
+        present = [row for row in removes if row.destination_key in known]
+        for batch in _chunks(present, MAX_LIST_PROFILES):
+            try:
+                self.client.request(
+                    "DELETE",
+                    f"/api/lists/{list_id}/relationships/profiles",
+                    limit=LIMITS["remove_profiles_from_list"],
+                    json=_list_members_payload([known[row.destination_key] for row in batch]),
+                )
+            except (RetryableError, ClientError) as error:
+                if isinstance(error, ClientError) and error.status in (401, 403):
+                    raise
+                retryable = isinstance(error, RetryableError)
+                sink.rows([_remove_ack(r, False, retryable, _error_reason(error)) for r in batch])
+                continue
+            sink.rows([_remove_ack(row, True, False, None) for row in batch])
+
+    def _lookup_profile_ids(self, keys: Sequence[str], key: str) -> dict[str, str]:
+        attribute = _KEY_ATTRIBUTE[key]
+        found: dict[str, str] = {}
+        for batch in _chunks(keys, LOOKUP_PAGE):
+            params: dict[str, str] | None = {
+                "filter": f"any({attribute},{json.dumps(list(batch), ensure_ascii=False)})",
+                "page[size]": str(LOOKUP_PAGE),
+            }
+            while params is not None:
+                body = self.client.request(
+                    "GET", "/api/profiles", limit=LIMITS["get_profiles"], params=params
+                ).json()
+                for profile in body.get("data", []):
+                    value = profile.get("attributes", {}).get(attribute)
+                    if value is not None:
+                        found[str(value)] = str(profile["id"])
+                params = _next_page(body, params)
+        return found
+
+    # ------------------------------------------------------------ events and jobs
+
+    def _send_events(
+        self,
+        events: Sequence[Event],
+        segment: str,
+        key: str,
+        metrics: Mapping[str, str],
+        sink: AckSink,
+    ) -> None:
+        """Send a batch; a 400 rejects the whole batch, so it is split until the bad event is
+        alone and only that one is refused."""
+        unaddressed = [e for e in events if not (e.email or e.phone)]
+        if unaddressed:
+            sink.events(
+                [EventAck(e.event_id, False, False, "no email or phone") for e in unaddressed]
+            )
+        events = [e for e in events if e.email or e.phone]
+        if not events:
+            return
+        try:
+            self.client.request(
+                "POST",
+                "/api/event-bulk-create-jobs",
+                limit=LIMITS["bulk_create_events"],
+                json=_event_payload(events, segment, key, metrics),
+            )
+        except ClientError as error:
+            if error.status in (401, 403):
+                raise
+            if error.status == 400 and len(events) > 1:
+                middle = len(events) // 2
+                self._send_events(events[:middle], segment, key, metrics, sink)
+                self._send_events(events[middle:], segment, key, metrics, sink)
+                return
+            sink.events([EventAck(e.event_id, False, False, _error_reason(error)) for e in events])
+            return
+        except RetryableError as error:
+            sink.events([EventAck(e.event_id, False, True, _error_reason(error)) for e in events])
+            return
+        sink.events([EventAck(e.event_id, True) for e in events])
+
+    def _post_job(self, path: str, operation: str, payload: dict[str, Any]) -> bool:
+        """POST an asynchronous job Klaviyo acknowledges with 202; False when it was refused
+        (the same work is planned again next run)."""
+        try:
+            self.client.request("POST", path, limit=LIMITS[operation], json=payload)
+        except (RetryableError, ClientError) as error:
+            if isinstance(error, ClientError) and error.status in (401, 403):
+                raise
+            return False
+        return True
+
+
+def _next_page(body: Mapping[str, Any], params: dict[str, str]) -> dict[str, str] | None:
+    """The query of the next page from JSON:API `links.next`, or None on the last page."""
+    link = (body.get("links") or {}).get("next")
+    if not link:
+        return None
+    cursor = parse_qs(urlsplit(str(link)).query).get("page[cursor]")
+    if not cursor:
+        return None
+    return {**params, "page[cursor]": cursor[0]}
+
+
+def _ack(member: Member, op: str, ok: bool, retryable: bool, reason: str | None) -> RowAck:
+    return RowAck(
+        destination_key=member.destination_key,
+        person_id=member.person_id,
+        operation="add" if op == "add" else "update",
+        traits_hash=member.traits_hash,
+        ok=ok,
+        retryable=retryable,
+        reason=reason,
+    )
+
+
+def _remove_ack(row: PlanRow, ok: bool, retryable: bool, reason: str | None) -> RowAck:
+    return RowAck(
+        destination_key=row.destination_key,
+        person_id=row.person_id,
+        operation="remove",
+        traits_hash=row.traits_hash,
+        ok=ok,
+        retryable=retryable,
+        reason=reason,
+    )

@@ -1,0 +1,469 @@
+"""Sync: execute the plan for one destination, segment by segment, and record what landed.
+
+For each (destination, segment) the runner reads the plan's rows from the warehouse in one short
+transaction, hands them to the destination, and records every acknowledgement the destination
+reports in its own short transaction as it arrives. No warehouse connection is held during HTTP
+calls (DuckDB allows one writer process), and nothing is written to the ledger that the
+destination did not confirm. A blocked plan (mass-removal gate) sends nothing for that segment.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.engine import Connection
+
+from activations.changes import last_run_id
+from activations.destinations.base import (
+    ConsentWork,
+    Event,
+    EventAck,
+    Member,
+    SegmentWork,
+)
+from activations.destinations.registry import open_destination, unavailable_reason
+from activations.ledger import RowAck, ensure_baseline, record_acks, record_event_acks
+from activations.migrations import migrate
+from activations.planner import RowKind, SegmentPlan, build_plan, plan_rows
+from activations.queries import statement
+from activations.segment_config import SegmentConfig
+from activations.settings import Settings
+from activations.transform import MODELS_SCHEMA
+from activations.warehouse import connect
+
+
+@dataclass
+class SegmentReport:
+    """What one segment's sync did, counted from acknowledgements only."""
+
+    destination: str
+    segment: str
+    plan_id: str
+    status: str = "synced"  # synced | blocked | nothing to do
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+    events: int = 0
+    failed: int = 0
+    permanent_failures: int = 0
+    failed_events: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "segment": self.segment,
+            "plan_id": self.plan_id,
+            "status": self.status,
+            "added": self.added,
+            "removed": self.removed,
+            "updated": self.updated,
+            "events": self.events,
+            "failed": self.failed,
+            "permanent_failures": self.permanent_failures,
+            "failed_events": self.failed_events,
+            "reasons": dict(self.reasons.most_common()),
+            "message": self.message,
+        }
+
+
+@dataclass
+class SyncReport:
+    """One destination's sync: per segment, consent, and the HTTP traffic it took."""
+
+    destination: str
+    run_id: str | None
+    segments: list[SegmentReport] = field(default_factory=list)
+    consents_granted: int = 0
+    consents_revoked: int = 0
+    api_calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    duration_seconds: float = 0.0
+
+    @property
+    def permanent_failures(self) -> int:
+        return sum(segment.permanent_failures for segment in self.segments)
+
+    @property
+    def blocked(self) -> list[SegmentReport]:
+        return [segment for segment in self.segments if segment.status == "blocked"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "run_id": self.run_id,
+            "segments": [segment.as_dict() for segment in self.segments],
+            "consents_granted": self.consents_granted,
+            "consents_revoked": self.consents_revoked,
+            "api_calls": self.api_calls,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+class _LedgerSink:
+    """Records a destination's acknowledgements, each batch in its own short transaction."""
+
+    def __init__(self, settings: Settings, destination: str, report: SyncReport) -> None:
+        self.settings = settings
+        self.destination = destination
+        self.sync_report = report
+        self.segment: SegmentReport | None = None
+
+    def rows(self, acks: Sequence[RowAck]) -> None:
+        if not acks or self.segment is None:
+            return
+        with connect(self.settings.warehouse) as connection:
+            record_acks(
+                connection,
+                state_schema=self.settings.state_schema,
+                destination=self.destination,
+                segment=self.segment.segment,
+                acks=acks,
+            )
+        for ack in acks:
+            if ack.ok:
+                if ack.operation == "add":
+                    self.segment.added += 1
+                elif ack.operation == "remove":
+                    self.segment.removed += 1
+                else:
+                    self.segment.updated += 1
+            else:
+                self.segment.failed += 1
+                self.segment.permanent_failures += not ack.retryable
+                self.segment.reasons[ack.reason or "unknown error"] += 1
+
+    def events(self, acks: Sequence[EventAck]) -> None:
+        if not acks or self.segment is None:
+            return
+        sent = [ack.event_id for ack in acks if ack.ok]
+        if sent:
+            with connect(self.settings.warehouse) as connection:
+                record_event_acks(
+                    connection,
+                    state_schema=self.settings.state_schema,
+                    destination=self.destination,
+                    event_ids=sent,
+                )
+        self.segment.events += len(sent)
+        for ack in acks:
+            if not ack.ok:
+                self.segment.failed_events += 1
+                self.segment.reasons[f"event: {ack.reason or 'unknown error'}"] += 1
+
+    def profile_ids(self, ids: Mapping[str, str]) -> None:
+        if not ids:
+            return
+        now = _now()
+        scope = {"destination": self.destination}
+        schema = self.settings.state_schema
+        with connect(self.settings.warehouse) as connection:
+            connection.execute(
+                statement(connection, "delete_destination_profile", state_schema=schema),
+                [{**scope, "destination_key": key} for key in ids],
+            )
+            connection.execute(
+                statement(connection, "insert_destination_profile", state_schema=schema),
+                [
+                    {**scope, "destination_key": key, "profile_id": value, "learned_at": now}
+                    for key, value in ids.items()
+                ],
+            )
+
+    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
+        changes = [(address, "subscribed") for address in subscribed]
+        changes += [(address, "unsubscribed") for address in unsubscribed]
+        if not changes:
+            return
+        now = _now()
+        schema = self.settings.state_schema
+        scope = {"destination": self.destination, "channel": "email"}
+        with connect(self.settings.warehouse) as connection:
+            connection.execute(
+                statement(connection, "delete_sync_consent", state_schema=schema),
+                [{**scope, "address": address} for address, _ in changes],
+            )
+            connection.execute(
+                statement(connection, "insert_sync_consent", state_schema=schema),
+                [
+                    {**scope, "address": address, "status": status, "synced_at": now}
+                    for address, status in changes
+                ],
+            )
+        self.sync_report.consents_granted += len(subscribed)
+        self.sync_report.consents_revoked += len(unsubscribed)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def run_sync(
+    settings: Settings,
+    *,
+    destination: str,
+    configs: Mapping[str, SegmentConfig],
+    environ: Mapping[str, str],
+) -> SyncReport:
+    """Sync every segment routed to `destination` as of the last recorded run.
+
+    Raises:
+        CohortflowError: credentials or a segment's options are missing or invalid, or the
+            destination refused the credentials. Row failures are reported, not raised.
+    """
+    started = time.perf_counter()
+    routed = {
+        name: config
+        for name, config in configs.items()
+        if any(target.name == destination for target in config.destinations)
+    }
+    with open_destination(destination, environ) as (target, client):
+        for config in routed.values():
+            options = _options(config, destination)
+            target.check_options(config.segment, options)
+        with connect(settings.warehouse) as connection:
+            run_id = _start_baselines(connection, settings, destination, routed)
+            plan = build_plan(
+                connection,
+                state_schema=settings.state_schema,
+                configs=routed,
+                destination=destination,
+                sample_size=0,
+            )
+        report = SyncReport(destination=destination, run_id=run_id)
+        sink = _LedgerSink(settings, destination, report)
+        for segment_plan in plan.segments:
+            segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
+            report.segments.append(segment_report)
+            if segment_plan.blocked:
+                segment_report.status = "blocked"
+                segment_report.message = segment_plan.block_reason
+                continue
+            config = routed[segment_plan.segment]
+            with connect(settings.warehouse) as connection:
+                work = _segment_work(connection, settings, config, segment_plan, destination)
+            if work.empty:
+                segment_report.status = "nothing to do"
+                continue
+            sink.segment = segment_report
+            target.sync_segment(work, sink)
+        sink.segment = None
+        sync_consents = getattr(target, "sync_consents", None)
+        if sync_consents is not None:
+            synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
+            with connect(settings.warehouse) as connection:
+                consent = _consent_work(connection, settings, destination, synced_segments)
+            if not consent.empty:
+                sync_consents(consent, sink)
+        stats = client.stats
+        report.api_calls = stats.requests
+        report.retries = stats.retries
+        report.rate_limited = stats.rate_limited
+        report.rate_limit_wait_seconds = stats.limiter_wait_seconds + stats.retry_wait_seconds
+    report.duration_seconds = time.perf_counter() - started
+    return report
+
+
+def _options(config: SegmentConfig, destination: str) -> Mapping[str, Any]:
+    return next(t.options for t in config.destinations if t.name == destination)
+
+
+def _start_baselines(
+    connection: Connection,
+    settings: Settings,
+    destination: str,
+    routed: Mapping[str, SegmentConfig],
+) -> str | None:
+    """Mark the last run as where this destination starts each segment it has not synced yet:
+    members who were already in the segment are added to the list, without "Entered" events."""
+    run_id = last_run_id(connection, settings.state_schema)
+    if run_id is not None:
+        for segment in routed:
+            ensure_baseline(
+                connection,
+                state_schema=settings.state_schema,
+                destination=destination,
+                segment=segment,
+                run_id=run_id,
+            )
+    return run_id
+
+
+def _segment_work(
+    connection: Connection,
+    settings: Settings,
+    config: SegmentConfig,
+    plan: SegmentPlan,
+    destination: str,
+) -> SegmentWork:
+    ids = {"state_schema": settings.state_schema, "models_schema": MODELS_SCHEMA}
+    scope = {"destination": destination, "segment": plan.segment}
+    members = {
+        str(row.destination_key): row
+        for row in connection.execute(
+            statement(connection, "select_sync_members", **ids, key_column=config.key), scope
+        )
+    }
+
+    def member(key: str) -> Member:
+        row = members[key]
+        return Member(
+            destination_key=key,
+            person_id=str(row.person_id),
+            traits_hash=str(row.traits_hash),
+            email=row.email,
+            phone=row.phone,
+            traits=json.loads(row.traits),
+        )
+
+    def keys(kind: RowKind) -> list[str]:
+        # A key shared by two people (a shared inbox) is one profile at the destination.
+        return list(
+            dict.fromkeys(
+                row.destination_key
+                for row in plan_rows(
+                    connection, state_schema=settings.state_schema, plan=plan, kind=kind
+                )
+            )
+        )
+
+    removes = list(
+        plan_rows(connection, state_schema=settings.state_schema, plan=plan, kind="remove")
+    )
+    target = next(t for t in config.destinations if t.name == destination)
+    events = _events(connection, ids, scope, config, members) if target.events else []
+    profile_ids = {
+        str(row.destination_key): str(row.profile_id)
+        for row in connection.execute(
+            statement(connection, "select_destination_profiles", **ids),
+            {"destination": destination},
+        )
+    }
+    return SegmentWork(
+        plan=plan,
+        options=target.options,
+        key=config.key,
+        adds=[member(key) for key in keys("add")],
+        updates=[member(key) for key in keys("update")],
+        removes=removes,
+        events=events,
+        profile_ids=profile_ids,
+    )
+
+
+def _events(
+    connection: Connection,
+    ids: Mapping[str, str],
+    scope: Mapping[str, str],
+    config: SegmentConfig,
+    members: Mapping[str, Any],
+) -> list[Event]:
+    changes = list(
+        connection.execute(
+            statement(connection, "select_plan_events", **ids, key_column=config.key), scope
+        )
+    )
+    if not changes:
+        return []
+    query = statement(connection, "select_event_recipients", **ids).bindparams(
+        bindparam("person_ids", expanding=True)
+    )
+    people = {
+        str(row.person_id): row
+        for row in connection.execute(
+            query, {"person_ids": sorted({str(c.person_id) for c in changes})}
+        )
+    }
+    traits = {str(row.person_id): row.traits for row in members.values()}
+    events = []
+    for change in changes:
+        person = people.get(str(change.person_id))
+        entered = change.change == "entered"
+        events.append(
+            Event(
+                event_id=str(change.event_id),
+                change="entered" if entered else "exited",
+                run_id=str(change.run_id),
+                occurred_at=change.as_of,
+                person_id=str(change.person_id),
+                email=person.email if person is not None else None,
+                phone=person.phone if person is not None else None,
+                traits=json.loads(traits[str(change.person_id)])
+                if entered and str(change.person_id) in traits
+                else {},
+            )
+        )
+    return events
+
+
+def _consent_work(
+    connection: Connection, settings: Settings, destination: str, segments: Sequence[str]
+) -> ConsentWork:
+    migrate(connection, settings.state_schema)
+    ids = {"state_schema": settings.state_schema, "models_schema": MODELS_SCHEMA}
+    subscribe: list[str] = []
+    if segments:
+        query = statement(connection, "select_plan_subscribes", **ids).bindparams(
+            bindparam("segments", expanding=True)
+        )
+        subscribe = sorted(
+            str(row.address)
+            for row in connection.execute(
+                query, {"segments": list(segments), "destination": destination}
+            )
+        )
+    unsubscribe = sorted(
+        str(row.address)
+        for row in connection.execute(
+            statement(connection, "select_plan_unsubscribes", **ids), {"destination": destination}
+        )
+    )
+    return ConsentWork(subscribe=subscribe, unsubscribe=unsubscribe)
+
+
+def destinations_in(configs: Mapping[str, SegmentConfig]) -> list[str]:
+    """Every destination at least one segment is routed to, sorted."""
+    return sorted({target.name for config in configs.values() for target in config.destinations})
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """Every destination a run synced, and those it could not, with the reason."""
+
+    reports: tuple[SyncReport, ...]
+    skipped: Mapping[str, str]
+
+
+def sync_all(
+    settings: Settings,
+    *,
+    configs: Mapping[str, SegmentConfig],
+    environ: Mapping[str, str],
+    on_step: Callable[[str], None] | None = None,
+) -> SyncOutcome:
+    """Sync every destination some segment is routed to and the environment has credentials
+    for; the others are skipped with the reason (a run without credentials still succeeds)."""
+    reports = []
+    skipped = {}
+    for name in destinations_in(configs):
+        reason = unavailable_reason(name, environ)
+        if reason is not None:
+            skipped[name] = reason
+            continue
+        if on_step is not None:
+            on_step(f"syncing {name}")
+        reports.append(run_sync(settings, destination=name, configs=configs, environ=environ))
+    return SyncOutcome(reports=tuple(reports), skipped=skipped)

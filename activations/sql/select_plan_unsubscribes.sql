@@ -1,0 +1,11 @@
+-- Addresses cohortflow subscribed at a destination whose latest warehouse consent is now
+-- 'unsubscribed': the consent is withdrawn there too. Only what cohortflow granted is revoked.
+select synced.address
+from {state_schema}.sync_consents as synced
+inner join {models_schema}.contact_consent as consent
+    on consent.channel = synced.channel
+    and consent.address = synced.address
+where synced.destination = :destination
+    and synced.channel = 'email'
+    and synced.status = 'subscribed'
+    and consent.status = 'unsubscribed'

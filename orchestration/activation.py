@@ -1,0 +1,111 @@
+"""Activation assets: one per destination, downstream of membership_changes.
+
+Each runs `activations.runner.run_sync` for its destination and reports what the destination
+acknowledged as materialization metadata. The mass-removal gate on membership_changes is a
+blocking check, so none of these runs on a plan that would empty a list. A sync whose rows failed
+permanently still records everything that landed, then fails the run visibly.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the annotations at definition time.
+
+import os
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from activations.destinations.registry import IMPLEMENTED, unavailable_reason
+from activations.runner import SyncReport, run_sync
+from activations.segment_config import load_segment_configs
+from orchestration.changes import MEMBERSHIP_CHANGES_KEY
+from orchestration.dbt import dbt_project
+from orchestration.raw import WAREHOUSE_POOL
+from orchestration.resources import WarehouseResource
+
+ACTIVATION_GROUP = "activation"
+
+
+def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
+    """Totals, API traffic, a per-segment table and `<segment>/<count>` series."""
+    lines = [
+        "| segment | status | added | removed | updated | events | failed | top reason |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    metadata: dict[str, dg.MetadataValue] = {}
+    for s in report.segments:
+        reason = s.reasons.most_common(1)
+        lines.append(
+            f"| {s.segment} | {s.status} | {s.added} | {s.removed} | {s.updated} | {s.events} "
+            f"| {s.failed + s.failed_events} | {reason[0][0] if reason else ''} |"
+        )
+        for count in ("added", "removed", "updated", "events", "failed"):
+            metadata[f"{s.segment}/{count}"] = dg.MetadataValue.int(getattr(s, count))
+    totals = {
+        count: sum(getattr(s, count) for s in report.segments)
+        for count in ("added", "removed", "updated", "events", "failed", "permanent_failures")
+    }
+    return {
+        "run_id": dg.MetadataValue.text(report.run_id or "none"),
+        **{count: dg.MetadataValue.int(value) for count, value in totals.items()},
+        "consents_granted": dg.MetadataValue.int(report.consents_granted),
+        "consents_revoked": dg.MetadataValue.int(report.consents_revoked),
+        "api_calls": dg.MetadataValue.int(report.api_calls),
+        "retries": dg.MetadataValue.int(report.retries),
+        "rate_limited": dg.MetadataValue.int(report.rate_limited),
+        "rate_limit_wait_seconds": dg.MetadataValue.float(round(report.rate_limit_wait_seconds, 3)),
+        "duration_seconds": dg.MetadataValue.float(round(report.duration_seconds, 3)),
+        "segments": dg.MetadataValue.md("\n".join(lines)),
+        **metadata,
+    }
+
+
+def activation_asset(destination: str) -> dg.AssetsDefinition:
+    """The asset that syncs every segment routed to `destination`."""
+
+    @dg.asset(
+        key=dg.AssetKey(["activation", destination]),
+        deps=[MEMBERSHIP_CHANGES_KEY],
+        group_name=ACTIVATION_GROUP,
+        kinds={destination},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"Sync every segment routed to {destination} (adds, removes, trait updates, "
+            f"enter/exit events, consent) as of the last recorded run: "
+            f"docs/destinations/{destination}.md."
+        ),
+    )
+    def sync_destination(
+        context: AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult[None]:
+        reason = unavailable_reason(destination, os.environ)
+        if reason is not None:
+            raise dg.Failure(
+                description=f"{destination} not synced: {reason} in the run's environment.",
+                allow_retries=False,
+            )
+        settings = warehouse.settings()
+        configs = load_segment_configs(dbt_project().manifest_path)
+        report = run_sync(settings, destination=destination, configs=configs, environ=os.environ)
+        metadata = sync_metadata(report)
+        for segment in report.blocked:
+            context.log.warning(f"blocked: {segment.message}")
+        if report.permanent_failures:
+            raise dg.Failure(
+                description=(
+                    f"{destination}: {report.permanent_failures} rows failed permanently (reasons "
+                    "in the metadata and cohortflow_state.sync_row_errors); every other row was "
+                    "synced and recorded."
+                ),
+                metadata=metadata,
+                allow_retries=False,
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return sync_destination
+
+
+activation_assets = [activation_asset(destination) for destination in IMPLEMENTED]
+
+
+def defs() -> dg.Definitions:
+    """One activation asset per implemented destination."""
+    return dg.Definitions(assets=activation_assets)

@@ -1,0 +1,138 @@
+"""Syncing segments into the Klaviyo sandbox over real loopback sockets, on both warehouses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from activations.runner import run_sync
+from activations.sandbox import SandboxServer
+from activations.sandbox.klaviyo import KlaviyoSandbox
+from activations.settings import Settings
+from activations.warehouse import Warehouse
+from tests.support.activation import (
+    Person,
+    Store,
+    empty_models,
+    klaviyo_configs,
+    ledger_keys,
+    publish,
+    row_errors,
+)
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "pk_test_4f9c2e7a1b"
+T0 = datetime(2026, 6, 1, 12, 0, 0)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[KlaviyoSandbox, str]]:
+    app = KlaviyoSandbox(api_key=API_KEY, time_scale=1000.0, seed=1)
+    with SandboxServer(app.app) as server:
+        yield app, server.url
+
+
+def environ(url: str) -> dict[str, str]:
+    return {"KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": url, "COHORTFLOW_TIME_SCALE": "1000"}
+
+
+def sync(warehouse: Warehouse, url: str, *segments: str, monkeypatch: pytest.MonkeyPatch):
+    for name, value in environ(url).items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(warehouse=warehouse)
+    return run_sync(
+        settings, destination="klaviyo", configs=klaviyo_configs(*segments), environ=environ(url)
+    )
+
+
+def store_of(size: int, *, segment: str = "vip", subscribed_every: int = 3) -> Store:
+    store = Store()
+    for i in range(size):
+        person = Person(f"p{i:04d}", f"person{i}@example.com")
+        store.people[person.person_id] = person
+        store.members[(segment, person.person_id)] = {"first_name": f"P{i}", "orders": i % 7}
+        store.consent[person.email or ""] = (
+            "subscribed" if i % subscribed_every == 0 else "unsubscribed"
+        )
+    return store
+
+
+def test_first_sync_fills_the_list_without_entered_events(
+    warehouse_location: str, sandbox: tuple[KlaviyoSandbox, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, url = sandbox
+    store = store_of(250)
+    with empty_models(warehouse_location) as warehouse:
+        publish(warehouse, store, T0)
+        report = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+
+        assert app.state.list_members("List vip") == store.email_members("vip")
+        assert ledger_keys(warehouse, "klaviyo", "vip") == store.email_members("vip")
+    assert [s.added for s in report.segments] == [250]
+    assert app.state.events == [], "the baseline sync must not fire Entered for existing members"
+    subscribed = {e for e, status in store.consent.items() if status == "subscribed"}
+    granted = {e for e, status in app.state.subscriptions.items() if status == "SUBSCRIBED"}
+    assert granted == subscribed
+    assert report.consents_granted == len(subscribed)
+
+
+def test_changes_become_list_moves_trait_updates_and_one_event_each(
+    warehouse_location: str, sandbox: tuple[KlaviyoSandbox, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, url = sandbox
+    store = store_of(120)
+    with empty_models(warehouse_location) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+
+        leavers = [f"p{i:04d}" for i in range(0, 120, 10)]
+        for person_id in leavers:
+            del store.members[("vip", person_id)]
+        newcomers = [Person(f"n{i:03d}", f"new{i}@example.com") for i in range(15)]
+        for person in newcomers:
+            store.people[person.person_id] = person
+            store.members[("vip", person.person_id)] = {"first_name": "New", "orders": 1}
+        store.members[("vip", "p0001")] = {"first_name": "Renamed", "orders": 99}
+        publish(warehouse, store, T0 + timedelta(days=1))
+        report = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        again = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+
+    assert app.state.list_members("List vip") == store.email_members("vip")
+    (segment,) = report.segments
+    assert (segment.added, segment.removed, segment.updated) == (15, 12, 1)
+    assert segment.events == 27
+    metrics = sorted((e.metric, e.unique_id) for e in app.state.events)
+    assert len(metrics) == len(set(metrics)) == 27
+    assert sum(m == "Entered segment" for m, _ in metrics) == 15
+    assert sum(m == "Exited segment" for m, _ in metrics) == 12
+    renamed = next(p for p in app.state.profiles.values() if p.email == "person1@example.com")
+    assert renamed.properties["first_name"] == "Renamed"
+    assert again.api_calls == 0, "a sync with nothing to do makes no API call"
+
+
+def test_bad_rows_are_quarantined_with_a_reason_and_do_not_block_the_rest(
+    duckdb_url: str, sandbox: tuple[KlaviyoSandbox, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, url = sandbox
+    store = store_of(40)
+    store.people["bad1"] = Person("bad1", "not-an-email@")
+    store.members[("vip", "bad1")] = {"first_name": "Bad"}
+    store.people["big1"] = Person("big1", "big@example.com")
+    store.members[("vip", "big1")] = {"notes": "x" * 120_000}
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        report = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        errors = row_errors(warehouse, "klaviyo")
+        held = ledger_keys(warehouse, "klaviyo", "vip")
+
+    good = store.email_members("vip") - {"not-an-email@", "big@example.com"}
+    assert app.state.list_members("List vip") == good == held
+    assert set(errors) == {"not-an-email@", "big@example.com"}
+    assert errors["big@example.com"] == (False, "traits over 100 KB")
+    retryable, reason = errors["not-an-email@"]
+    assert not retryable and "invalid" in reason
+    assert report.permanent_failures == 2
+    assert "not-an-email" not in reason, "reasons never quote the address"

@@ -1,0 +1,255 @@
+"""The Klaviyo destination without sockets: payloads, chunking and how answers become acks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from activations.destinations.base import ConsentWork, Event, EventAck, Member, SegmentWork
+from activations.destinations.klaviyo import (
+    MAX_JOB_PROFILES,
+    KlaviyoConfigError,
+    KlaviyoDestination,
+    KlaviyoSettings,
+    _job_chunks,
+    _profile,
+)
+from activations.http import HttpClient, RetryPolicy
+from activations.ledger import RowAck
+from activations.planner import PlanRow, SegmentPlan
+
+
+@dataclass
+class Sink:
+    rows_: list[RowAck] = field(default_factory=list)
+    events_: list[EventAck] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
+    subscribed: list[str] = field(default_factory=list)
+
+    def rows(self, acks: Sequence[RowAck]) -> None:
+        self.rows_.extend(acks)
+
+    def events(self, acks: Sequence[EventAck]) -> None:
+        self.events_.extend(acks)
+
+    def profile_ids(self, ids: Mapping[str, str]) -> None:
+        self.ids.update(ids)
+
+    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
+        self.subscribed.extend(subscribed)
+
+
+def member(i: int, **traits: Any) -> Member:
+    return Member(f"m{i}@example.com", f"p{i}", f"h{i}", f"m{i}@example.com", None, traits)
+
+
+def plan() -> SegmentPlan:
+    return SegmentPlan(
+        destination="klaviyo", segment="vip", key="email", plan_id="plan-x", held=0, adds=0,
+        removes=0, departures=0, updates=0, entered_events=0, exited_events=0, unroutable=0,
+        retrying=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
+    )  # fmt: skip
+
+
+def work(**parts: Any) -> SegmentWork:
+    fields: dict[str, Any] = {"adds": [], "updates": [], "removes": [], "events": []}
+    fields.update(parts)
+    return SegmentWork(plan=plan(), options={"list": "VIPs", "events": True}, key="email", **fields)
+
+
+def destination(handler: Callable[[httpx.Request], httpx.Response]) -> KlaviyoDestination:
+    client = HttpClient(
+        "http://klaviyo.test",
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(max_attempts=2, base=0.0),
+        time_scale=1.0,
+        sleep=lambda _: None,
+    )
+    return KlaviyoDestination(client, poll_interval=0.0, sleep=lambda _: None)
+
+
+def jsonapi(status: int, body: Any) -> httpx.Response:
+    return httpx.Response(status, json=body, headers={"Content-Type": "application/vnd.api+json"})
+
+
+def lists_with(list_id: str) -> dict[str, Any]:
+    return {"data": [{"type": "list", "id": list_id, "attributes": {"name": "VIPs"}}], "links": {}}
+
+
+def job(status: str, total: int, failed: int = 0) -> dict[str, Any]:
+    attributes = {"status": status, "total_count": total, "failed_count": failed}
+    return {"data": {"type": "profile-bulk-import-job", "id": "job1", "attributes": attributes}}
+
+
+def test_profile_carries_the_key_the_other_address_and_traits_as_properties() -> None:
+    with_phone = Member("a@x.com", "p1", "h", "a@x.com", "+15551230000", {"tier": "gold"})
+    assert _profile(with_phone, "email") == {
+        "type": "profile",
+        "attributes": {
+            "email": "a@x.com",
+            "phone_number": "+15551230000",
+            "properties": {"tier": "gold"},
+        },
+    }
+    by_person = Member("p1", "p1", "h", None, None, {})
+    assert _profile(by_person, "person_id")["attributes"] == {"external_id": "p1", "properties": {}}
+
+
+def test_jobs_stay_within_the_profile_count_and_payload_size() -> None:
+    small = [member(i) for i in range(MAX_JOB_PROFILES + 5)]
+    assert [len(chunk) for chunk in _job_chunks(small, "email")] == [MAX_JOB_PROFILES, 5]
+    big = [member(i, notes="x" * 60_000) for i in range(200)]
+    chunks = list(_job_chunks(big, "email"))
+    assert sum(len(chunk) for chunk in chunks) == 200
+    for chunk in chunks:
+        assert sum(len(json.dumps(profile)) for _, profile in chunk) < 5_000_000
+
+
+def test_an_empty_plan_makes_no_http_call() -> None:
+    calls: list[httpx.Request] = []
+    target = destination(lambda request: calls.append(request) or jsonapi(500, {}))
+    target.sync_segment(work(), Sink())
+    target.sync_consents(ConsentWork(subscribe=[], unsubscribe=[]), Sink())
+    assert calls == []
+
+
+def test_only_rows_the_job_did_not_reject_are_acknowledged() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/lists":
+            return jsonapi(200, lists_with("L1"))
+        if path == "/api/profile-bulk-import-jobs":
+            sent = json.loads(request.content)["data"]
+            assert sent["relationships"]["lists"]["data"] == [{"type": "list", "id": "L1"}]
+            return jsonapi(202, job("queued", 3))
+        if path == "/api/profile-bulk-import-jobs/job1":
+            return jsonapi(200, job("complete", 3, failed=1))
+        if path.endswith("/import-errors"):
+            error = {
+                "type": "import-error",
+                "id": "e1",
+                "attributes": {
+                    "code": "invalid",
+                    "title": "Invalid input",
+                    "detail": "m1@example.com is not a valid email",
+                    "source": {"pointer": "/data/1"},
+                    "original_payload": {"email": "m1@example.com"},
+                },
+            }
+            return jsonapi(200, {"data": [error], "links": {}})
+        raise AssertionError(f"unexpected {request.method} {path}")
+
+    sink = Sink()
+    destination(handler).sync_segment(work(adds=[member(0), member(1)], updates=[member(2)]), sink)
+    outcome = {ack.destination_key: (ack.ok, ack.operation, ack.retryable) for ack in sink.rows_}
+    assert outcome == {
+        "m0@example.com": (True, "add", False),
+        "m1@example.com": (False, "add", False),
+        "m2@example.com": (True, "update", False),
+    }
+    reason = next(ack.reason for ack in sink.rows_ if not ack.ok)
+    assert reason == "klaviyo import error invalid: Invalid input"
+
+
+def test_a_job_failing_rows_it_does_not_name_acknowledges_none_of_them() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/lists":
+            return jsonapi(200, lists_with("L1"))
+        if request.url.path == "/api/profile-bulk-import-jobs":
+            return jsonapi(202, job("complete", 2, failed=1))
+        return jsonapi(200, {"data": [], "links": {}})
+
+    sink = Sink()
+    destination(handler).sync_segment(work(adds=[member(0), member(1)]), sink)
+    assert [(a.ok, a.retryable) for a in sink.rows_] == [(False, True), (False, True)]
+
+
+def test_an_unanswered_list_create_is_followed_by_a_lookup_not_a_second_create() -> None:
+    creates: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/api/lists":
+            creates.append(1)
+            raise httpx.ReadTimeout("lost answer", request=request)
+        if request.url.path == "/api/lists":
+            return jsonapi(200, lists_with("L9") if creates else {"data": [], "links": {}})
+        return jsonapi(202, job("complete", 1))
+
+    sink = Sink()
+    destination(handler).sync_segment(work(adds=[member(0)]), sink)
+    assert len(creates) == 1
+    assert [a.ok for a in sink.rows_] == [True]
+
+
+def test_removes_look_up_unknown_profile_ids_and_remember_them() -> None:
+    deleted: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/lists":
+            return jsonapi(200, lists_with("L1"))
+        if request.url.path == "/api/profiles":
+            assert request.url.params["filter"] == 'any(email,["b@x.com", "c@x.com"])'
+            found = {"type": "profile", "id": "01B", "attributes": {"email": "b@x.com"}}
+            return jsonapi(200, {"data": [found], "links": {}})
+        if request.method == "DELETE":
+            deleted.append(json.loads(request.content)["data"])
+            return httpx.Response(204)
+        raise AssertionError(request.url.path)
+
+    removes = [PlanRow(key, key, "h") for key in ("a@x.com", "b@x.com", "c@x.com")]
+    sink = Sink()
+    target = destination(handler)
+    target.sync_segment(
+        SegmentWork(
+            plan=plan(),
+            options={"list": "VIPs"},
+            key="email",
+            adds=[],
+            updates=[],
+            removes=removes,
+            events=[],
+            profile_ids={"a@x.com": "01A"},
+        ),
+        sink,
+    )
+    assert deleted == [[{"type": "profile", "id": "01A"}, {"type": "profile", "id": "01B"}]]
+    assert sink.ids == {"b@x.com": "01B"}
+    assert {a.destination_key for a in sink.rows_ if a.ok} == {"a@x.com", "b@x.com", "c@x.com"}
+
+
+def test_a_rejected_event_batch_is_split_until_only_the_bad_event_is_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        entries = json.loads(request.content)["data"]["attributes"]["events-bulk-create"]["data"]
+        emails = [e["attributes"]["profile"]["data"]["attributes"]["email"] for e in entries]
+        if "bad@x.com" in emails:
+            return jsonapi(400, {"errors": [{"id": "1", "code": "invalid", "title": "Invalid"}]})
+        return jsonapi(202, {"data": {"type": "event-bulk-create-job", "id": "j"}})
+
+    events = [
+        Event(f"e{i}", "entered", "r1", datetime(2026, 1, 1), f"p{i}", email, None, {})
+        for i, email in enumerate(["a@x.com", "bad@x.com", "c@x.com", "d@x.com", "e@x.com"])
+    ]
+    sink = Sink()
+    destination(handler).sync_segment(work(events=events), sink)
+    assert {a.event_id: a.ok for a in sink.events_} == {
+        "e0": True,
+        "e1": False,
+        "e2": True,
+        "e3": True,
+        "e4": True,
+    }
+
+
+def test_settings_need_a_key_and_never_show_it() -> None:
+    with pytest.raises(KlaviyoConfigError, match="KLAVIYO_API_KEY"):
+        KlaviyoSettings.from_env({})
+    settings = KlaviyoSettings.from_env({"KLAVIYO_API_KEY": "pk_secret_123"})
+    assert "pk_secret_123" not in repr(settings) and "pk_secret_123" not in str(settings)
+    with settings.client() as client:
+        assert "pk_secret_123" not in repr(client)
