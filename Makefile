@@ -25,10 +25,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install cohortflow with its pinned dependencies
 
-demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> summary
+demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> changes -> sync into the local Klaviyo sandbox
 	$(BIN)/cohortflow generate --persons $(DEMO_PERSONS) --seed 42 --out $(DEMO_DIR)/raw
+	rm -f $(DEMO_DIR)/warehouse.duckdb $(DEMO_DIR)/warehouse.duckdb.wal
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow load --raw-dir $(DEMO_DIR)/raw
-	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run
+	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run --sandbox
 
 test: $(STAMP) ## the whole suite, DuckDB and PostgreSQL (a throwaway server is started if needed)
 	$(BIN)/pytest

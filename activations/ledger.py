@@ -9,13 +9,16 @@ what did not land.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+import pyarrow as pa
 from sqlalchemy.engine import Connection
 
+from activations.bulk import insert_arrow
 from activations.migrations import migrate
 from activations.queries import statement
 
@@ -47,55 +50,42 @@ def record_acks(
     segment: str,
     acks: Sequence[RowAck],
 ) -> None:
-    """Apply a batch of acknowledgements to the ledger and the error table."""
+    """Apply a batch of acknowledgements to the ledger and the error table.
+
+    The batch is bulk-loaded into `sync_ack_batches` and applied with set-based statements, so a
+    100,000-row sync spends milliseconds here rather than minutes of single-row statements.
+    """
     if not acks:
         return
     migrate(connection, state_schema)
-    scope = {"destination": destination, "segment": segment}
-    errors = statement(connection, "select_row_errors", state_schema=state_schema)
-    attempts = {row.destination_key: int(row.attempts) for row in connection.execute(errors, scope)}
+    batch_id = uuid.uuid4().hex
+    insert_arrow(connection, state_schema, "sync_ack_batches", _ack_table(batch_id, acks))
     now = _now()
-    keys = [{**scope, "destination_key": ack.destination_key} for ack in acks]
-    connection.execute(statement(connection, "delete_row_error", state_schema=state_schema), keys)
-    succeeded = [ack for ack in acks if ack.ok]
-    if succeeded:
-        connection.execute(
-            statement(connection, "delete_ledger_row", state_schema=state_schema),
-            [{**scope, "destination_key": ack.destination_key} for ack in succeeded],
-        )
-    kept = [ack for ack in succeeded if ack.operation != "remove"]
-    if kept:
-        connection.execute(
-            statement(connection, "insert_ledger_row", state_schema=state_schema),
-            [
-                {
-                    **scope,
-                    "destination_key": a.destination_key,
-                    "person_id": a.person_id,
-                    "traits_hash": a.traits_hash,
-                    "synced_at": now,
-                }
-                for a in kept
-            ],
-        )
-    failed = [ack for ack in acks if not ack.ok]
-    if failed:
-        connection.execute(
-            statement(connection, "insert_row_error", state_schema=state_schema),
-            [
-                {
-                    **scope,
-                    "destination_key": a.destination_key,
-                    "person_id": a.person_id,
-                    "operation": a.operation,
-                    "attempts": attempts.get(a.destination_key, 0) + 1,
-                    "retryable": a.retryable,
-                    "reason": a.reason or "unknown error",
-                    "last_attempt_at": now,
-                }
-                for a in failed
-            ],
-        )
+    scope = {"destination": destination, "segment": segment, "batch_id": batch_id}
+    for name, values in (
+        ("update_ack_batch_attempts", scope),
+        ("delete_row_errors_acked", scope),
+        ("delete_ledger_rows_acked", scope),
+        ("insert_ledger_rows_acked", {**scope, "synced_at": now}),
+        ("insert_row_errors_acked", {**scope, "last_attempt_at": now}),
+        ("delete_ack_batch", {"batch_id": batch_id}),
+    ):
+        connection.execute(statement(connection, name, state_schema=state_schema), values)
+
+
+def _ack_table(batch_id: str, acks: Sequence[RowAck]) -> pa.Table:
+    return pa.table(
+        {
+            "batch_id": pa.array([batch_id] * len(acks), pa.string()),
+            "destination_key": pa.array([a.destination_key for a in acks], pa.string()),
+            "person_id": pa.array([a.person_id for a in acks], pa.string()),
+            "operation": pa.array([a.operation for a in acks], pa.string()),
+            "traits_hash": pa.array([a.traits_hash for a in acks], pa.string()),
+            "ok": pa.array([a.ok for a in acks], pa.bool_()),
+            "retryable": pa.array([a.retryable for a in acks], pa.bool_()),
+            "reason": pa.array([a.reason for a in acks], pa.string()),
+        }
+    )
 
 
 def record_event_acks(
@@ -130,3 +120,60 @@ def ensure_baseline(
             statement(connection, "insert_baseline", state_schema=state_schema),
             {**scope, "baseline_run_id": run_id, "created_at": _now()},
         )
+
+
+def record_profile_ids(
+    connection: Connection, *, state_schema: str, destination: str, ids: Mapping[str, str]
+) -> None:
+    """Remember the destination's own id for each key (e.g. Klaviyo profile ids by email)."""
+    _apply_key_batch(
+        connection,
+        state_schema,
+        ids,
+        ("delete_destination_profiles_batch", "insert_destination_profiles_batch"),
+        {"destination": destination},
+    )
+
+
+def record_consents(
+    connection: Connection,
+    *,
+    state_schema: str,
+    destination: str,
+    channel: str,
+    statuses: Mapping[str, str],
+) -> None:
+    """Remember consent the destination acknowledged, per address ('subscribed' or
+    'unsubscribed'), so it is granted once and only what cohortflow granted is withdrawn."""
+    _apply_key_batch(
+        connection,
+        state_schema,
+        statuses,
+        ("delete_sync_consents_batch", "insert_sync_consents_batch"),
+        {"destination": destination, "channel": channel},
+    )
+
+
+def _apply_key_batch(
+    connection: Connection,
+    state_schema: str,
+    values: Mapping[str, str],
+    statements: tuple[str, str],
+    scope: Mapping[str, str],
+) -> None:
+    """Replace the rows of `values`' keys with these values, in bulk."""
+    if not values:
+        return
+    migrate(connection, state_schema)
+    batch_id = uuid.uuid4().hex
+    batch = pa.table(
+        {
+            "batch_id": pa.array([batch_id] * len(values), pa.string()),
+            "destination_key": pa.array(list(values), pa.string()),
+            "value": pa.array(list(values.values()), pa.string()),
+        }
+    )
+    insert_arrow(connection, state_schema, "sync_key_batches", batch)
+    parameters = {**scope, "batch_id": batch_id, "now": _now()}
+    for name in (*statements, "delete_key_batch"):
+        connection.execute(statement(connection, name, state_schema=state_schema), parameters)

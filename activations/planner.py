@@ -67,6 +67,7 @@ class SegmentPlan:
     exited_events: int
     unroutable: int
     retrying: int
+    quarantined: int
     max_exit_fraction: float
     approved: bool
     has_baseline: bool
@@ -110,6 +111,7 @@ class SegmentPlan:
             "exited_events": self.exited_events,
             "unroutable": self.unroutable,
             "retrying": self.retrying,
+            "quarantined": self.quarantined,
             "exit_fraction": round(self.exit_fraction, 4),
             "max_exit_fraction": self.max_exit_fraction,
             "approved": self.approved,
@@ -223,6 +225,7 @@ def _segment_plan(
         exited_events=events.count("exited"),
         unroutable=scalar(statement(connection, "select_unroutable", **ids)),
         retrying=retrying,
+        quarantined=scalar(statement(connection, "select_plan_quarantined", **ids)),
         max_exit_fraction=target.max_exit_fraction,
         approved=approved,
         has_baseline=has_baseline,

@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -29,7 +28,14 @@ from activations.destinations.base import (
     SegmentWork,
 )
 from activations.destinations.registry import open_destination, unavailable_reason
-from activations.ledger import RowAck, ensure_baseline, record_acks, record_event_acks
+from activations.ledger import (
+    RowAck,
+    ensure_baseline,
+    record_acks,
+    record_consents,
+    record_event_acks,
+    record_profile_ids,
+)
 from activations.migrations import migrate
 from activations.planner import RowKind, SegmentPlan, build_plan, plan_rows
 from activations.queries import statement
@@ -46,7 +52,7 @@ class SegmentReport:
     destination: str
     segment: str
     plan_id: str
-    status: str = "synced"  # synced | blocked | nothing to do
+    status: str = "synced"  # synced | blocked | up to date
     added: int = 0
     removed: int = 0
     updated: int = 0
@@ -165,50 +171,27 @@ class _LedgerSink:
                 self.segment.reasons[f"event: {ack.reason or 'unknown error'}"] += 1
 
     def profile_ids(self, ids: Mapping[str, str]) -> None:
-        if not ids:
-            return
-        now = _now()
-        scope = {"destination": self.destination}
-        schema = self.settings.state_schema
         with connect(self.settings.warehouse) as connection:
-            connection.execute(
-                statement(connection, "delete_destination_profile", state_schema=schema),
-                [{**scope, "destination_key": key} for key in ids],
-            )
-            connection.execute(
-                statement(connection, "insert_destination_profile", state_schema=schema),
-                [
-                    {**scope, "destination_key": key, "profile_id": value, "learned_at": now}
-                    for key, value in ids.items()
-                ],
+            record_profile_ids(
+                connection,
+                state_schema=self.settings.state_schema,
+                destination=self.destination,
+                ids=ids,
             )
 
     def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
-        changes = [(address, "subscribed") for address in subscribed]
-        changes += [(address, "unsubscribed") for address in unsubscribed]
-        if not changes:
-            return
-        now = _now()
-        schema = self.settings.state_schema
-        scope = {"destination": self.destination, "channel": "email"}
+        statuses = {address: "subscribed" for address in subscribed}
+        statuses.update({address: "unsubscribed" for address in unsubscribed})
         with connect(self.settings.warehouse) as connection:
-            connection.execute(
-                statement(connection, "delete_sync_consent", state_schema=schema),
-                [{**scope, "address": address} for address, _ in changes],
-            )
-            connection.execute(
-                statement(connection, "insert_sync_consent", state_schema=schema),
-                [
-                    {**scope, "address": address, "status": status, "synced_at": now}
-                    for address, status in changes
-                ],
+            record_consents(
+                connection,
+                state_schema=self.settings.state_schema,
+                destination=self.destination,
+                channel="email",
+                statuses=statuses,
             )
         self.sync_report.consents_granted += len(subscribed)
         self.sync_report.consents_revoked += len(unsubscribed)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def run_sync(
@@ -256,7 +239,7 @@ def run_sync(
             with connect(settings.warehouse) as connection:
                 work = _segment_work(connection, settings, config, segment_plan, destination)
             if work.empty:
-                segment_report.status = "nothing to do"
+                segment_report.status = "up to date"
                 continue
             sink.segment = segment_report
             target.sync_segment(work, sink)

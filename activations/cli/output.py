@@ -97,22 +97,18 @@ def changes_table(members: Mapping[str, int], changes: RecordedRun) -> Table:
 def sync_table(report: SyncReport) -> Table:
     """Per segment: what the destination acknowledged, what failed and why."""
     table = Table(
-        title=(
-            f"{report.destination}: {report.api_calls:,} API calls, {report.retries:,} retries, "
-            f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited "
-            f"for limits; consent granted {report.consents_granted:,}, "
-            f"withdrawn {report.consents_revoked:,}"
-        ),
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
+        title=f"Sync to {report.destination}", title_justify="left", show_edge=False, pad_edge=False
     )
-    for column in ("segment", "status", "added", "removed", "updated", "events", "failed"):
-        table.add_column(column, justify="left" if column in ("segment", "status") else "right")
-    table.add_column("top failure reason", justify="left")
+    table.add_column("segment", justify="left", no_wrap=True)
+    table.add_column("status", justify="left", no_wrap=True)
+    for column in ("added", "removed", "updated", "events", "failed"):
+        table.add_column(column, justify="right")
+    failures = any(segment.reasons for segment in report.segments)
+    if failures:
+        table.add_column("top failure reason", justify="left")
     for segment in report.segments:
         reason = segment.reasons.most_common(1)
-        table.add_row(
+        cells = [
             segment.segment,
             segment.status,
             f"{segment.added:,}",
@@ -120,25 +116,42 @@ def sync_table(report: SyncReport) -> Table:
             f"{segment.updated:,}",
             f"{segment.events:,}",
             f"{segment.failed + segment.failed_events:,}",
-            f"{reason[0][0]} ({reason[0][1]:,})" if reason else "",
-        )
+        ]
+        if failures:
+            cells.append(f"{reason[0][0]} ({reason[0][1]:,})" if reason else "")
+        table.add_row(*cells)
     return table
+
+
+def sync_totals(report: SyncReport) -> str:
+    """One line: consent, API traffic and time spent waiting for rate limits."""
+    return (
+        f"{report.destination}: email consent granted {report.consents_granted:,}, withdrawn "
+        f"{report.consents_revoked:,}; {report.api_calls:,} API calls, {report.retries:,} retries, "
+        f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited for "
+        f"limits, {report.duration_seconds:.1f}s in all"
+    )
 
 
 def sandbox_table(sandbox: KlaviyoSandbox) -> Table:
     """What the local Klaviyo sandbox holds after a demo run: lists, events, consent."""
     state = sandbox.state
     table = Table(
-        title=(
-            f"Klaviyo sandbox: {len(state.profiles):,} profiles, {len(state.events):,} events, "
-            f"{len(state.subscriptions):,} email subscriptions"
-        ),
+        title="Klaviyo sandbox",
         title_justify="left",
         show_edge=False,
         pad_edge=False,
     )
-    table.add_column("list", justify="left")
+    table.add_column("list", justify="left", no_wrap=True)
     table.add_column("members", justify="right")
     for name in sorted(set(state.lists.values())):
         table.add_row(name, f"{len(state.list_members(name)):,}")
     return table
+
+
+def sandbox_totals(sandbox: KlaviyoSandbox) -> str:
+    state = sandbox.state
+    return (
+        f"Klaviyo sandbox holds {len(state.profiles):,} profiles, {len(state.events):,} events and "
+        f"{len(state.subscriptions):,} email subscriptions."
+    )

@@ -1,5 +1,6 @@
 -- Members the destination does not hold yet under their current key (new members, people whose
--- email changed, and rows that failed before).
+-- email changed, and rows that failed before), except rows it refused permanently that still
+-- carry the data it refused (quarantined until the data changes).
 select cur.{key_column} as destination_key, cur.person_id, cur.traits_hash
 from {models_schema}.segment_membership as cur
 where cur.segment = :segment
@@ -10,4 +11,13 @@ where cur.segment = :segment
         where held.destination = :destination
             and held.segment = :segment
             and held.destination_key = cur.{key_column}
+    )
+    and not exists (
+        select 1
+        from {state_schema}.sync_row_errors as refused
+        where refused.destination = :destination
+            and refused.segment = :segment
+            and refused.destination_key = cur.{key_column}
+            and refused.traits_hash = cur.traits_hash
+            and not refused.retryable
     )

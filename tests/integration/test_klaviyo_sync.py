@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from activations.planner import build_plan
 from activations.runner import run_sync
 from activations.sandbox import SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
 from activations.settings import Settings
-from activations.warehouse import Warehouse
+from activations.warehouse import Warehouse, connect
 from tests.support.activation import (
     Person,
     Store,
@@ -127,12 +128,27 @@ def test_bad_rows_are_quarantined_with_a_reason_and_do_not_block_the_rest(
         report = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
         errors = row_errors(warehouse, "klaviyo")
         held = ledger_keys(warehouse, "klaviyo", "vip")
+        listed = app.state.list_members("List vip")
+        again = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        with connect(warehouse) as connection:
+            (plan,) = build_plan(
+                connection, state_schema="cohortflow_state", configs=klaviyo_configs("vip")
+            ).segments
+
+        store.members[("vip", "big1")] = {"notes": "fixed"}
+        publish(warehouse, store, T0 + timedelta(hours=1))
+        fixed = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
 
     good = store.email_members("vip") - {"not-an-email@", "big@example.com"}
-    assert app.state.list_members("List vip") == good == held
+    assert listed == good == held
     assert set(errors) == {"not-an-email@", "big@example.com"}
     assert errors["big@example.com"] == (False, "traits over 100 KB")
     retryable, reason = errors["not-an-email@"]
     assert not retryable and "invalid" in reason
     assert report.permanent_failures == 2
     assert "not-an-email" not in reason, "reasons never quote the address"
+    # Quarantined: not re-sent (and failing) every run, only once their data changes.
+    assert again.api_calls == 0 and again.permanent_failures == 0
+    assert plan.quarantined == 2 and plan.adds == 0
+    assert [s.added for s in fixed.segments] == [1]
+    assert "big@example.com" in app.state.list_members("List vip")

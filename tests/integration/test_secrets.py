@@ -53,12 +53,6 @@ def test_the_api_key_appears_nowhere(
             "COHORTFLOW_HTTP_TIMEOUT": "0.2",
         }
         settings = Settings(warehouse=warehouse)
-        report = run_sync(
-            settings, destination="klaviyo", configs=klaviyo_configs("vip"), environ=environ
-        )
-        assert report.api_calls > 0 and report.permanent_failures == 1
-        texts += [json.dumps(report.as_dict()), repr(report), str(sync_metadata(report))]
-
         wrong = {**environ, "KLAVIYO_API_KEY": f"{key}-revoked"}
         with pytest.raises(CohortflowError) as refused:
             run_sync(settings, destination="klaviyo", configs=klaviyo_configs("vip"), environ=wrong)
@@ -76,6 +70,11 @@ def test_the_api_key_appears_nowhere(
         )
         assert child.returncode != 0
         texts += [child.stdout, child.stderr]
+        report = run_sync(
+            settings, destination="klaviyo", configs=klaviyo_configs("vip"), environ=environ
+        )
+        assert report.api_calls > 0 and report.permanent_failures == 1
+        texts += [json.dumps(report.as_dict()), repr(report), str(sync_metadata(report))]
 
     texts.append(caplog.text)
     texts += [record.getMessage() for record in caplog.records]

@@ -66,6 +66,7 @@ def plan(
             "entered",
             "exited",
             "retrying",
+            "quarantined",
             "status",
         ):
             table.add_column(
@@ -87,6 +88,7 @@ def plan(
                 f"{p.entered_events:,}",
                 f"{p.exited_events:,}",
                 f"{p.retrying:,}",
+                f"{p.quarantined:,}",
                 status,
             )
         stdout.print(table)

@@ -16,8 +16,10 @@ from activations.cli.output import (
     changes_table,
     counts_table,
     print_json,
+    print_note,
     progress_bar,
     sandbox_table,
+    sandbox_totals,
     stdout,
 )
 from activations.instants import resolve_as_of
@@ -58,11 +60,16 @@ def run(
 
             sandboxes = stack.enter_context(local_sandboxes())
             environ.update(sandboxes.environ)
+            print_note(
+                "syncing into local sandboxes on loopback; they start empty each run, so on a "
+                "warehouse that already synced, only what changed since is sent."
+            )
         result = _run(settings, instant, environ, json_output)
         _print(result, settings, json_output)
         if sandboxes is not None and not json_output:
             stdout.print()
             stdout.print(sandbox_table(sandboxes.klaviyo))
+            stdout.print(sandbox_totals(sandboxes.klaviyo), highlight=False)
     exit_on_sync_problems(result.syncs)
 
 

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from activations.cli.options import JsonOption
-from activations.cli.output import print_json, print_note, progress_bar, stdout, sync_table
+from activations.cli.output import (
+    print_json,
+    print_note,
+    progress_bar,
+    stdout,
+    sync_table,
+    sync_totals,
+)
 
 if TYPE_CHECKING:
     from activations.runner import SyncOutcome
@@ -76,6 +83,7 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
         return
     for report in outcome.reports:
         stdout.print(sync_table(report))
+        stdout.print(sync_totals(report), highlight=False)
         for segment in report.blocked:
             print_note(f"blocked: {segment.message}")
     for name, reason in outcome.skipped.items():

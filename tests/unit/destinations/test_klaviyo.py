@@ -53,7 +53,7 @@ def plan() -> SegmentPlan:
     return SegmentPlan(
         destination="klaviyo", segment="vip", key="email", plan_id="plan-x", held=0, adds=0,
         removes=0, departures=0, updates=0, entered_events=0, exited_events=0, unroutable=0,
-        retrying=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
+        retrying=0, quarantined=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
     )  # fmt: skip
 
 
