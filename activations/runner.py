@@ -28,6 +28,7 @@ from activations.destinations.base import (
     SegmentWork,
 )
 from activations.destinations.registry import open_destination, unavailable_reason
+from activations.http import HttpClient
 from activations.ledger import (
     RowAck,
     ensure_baseline,
@@ -60,6 +61,8 @@ class SegmentReport:
     failed: int = 0
     permanent_failures: int = 0
     failed_events: int = 0
+    api_calls: int = 0
+    rate_limit_wait_seconds: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
     message: str | None = None
 
@@ -76,6 +79,8 @@ class SegmentReport:
             "failed": self.failed,
             "permanent_failures": self.permanent_failures,
             "failed_events": self.failed_events,
+            "api_calls": self.api_calls,
+            "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
             "reasons": dict(self.reasons.most_common()),
             "message": self.message,
         }
@@ -242,7 +247,10 @@ def run_sync(
                 segment_report.status = "up to date"
                 continue
             sink.segment = segment_report
+            calls, waited = client.stats.requests, _waited(client)
             target.sync_segment(work, sink)
+            segment_report.api_calls = client.stats.requests - calls
+            segment_report.rate_limit_wait_seconds = _waited(client) - waited
         sink.segment = None
         sync_consents = getattr(target, "sync_consents", None)
         if sync_consents is not None:
@@ -255,9 +263,14 @@ def run_sync(
         report.api_calls = stats.requests
         report.retries = stats.retries
         report.rate_limited = stats.rate_limited
-        report.rate_limit_wait_seconds = stats.limiter_wait_seconds + stats.retry_wait_seconds
+        report.rate_limit_wait_seconds = _waited(client)
     report.duration_seconds = time.perf_counter() - started
     return report
+
+
+def _waited(client: HttpClient) -> float:
+    """Seconds the client has spent waiting for rate limits and before retries."""
+    return client.stats.limiter_wait_seconds + client.stats.retry_wait_seconds
 
 
 def _options(config: SegmentConfig, destination: str) -> Mapping[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import change_detection, foundation
+from benchmarks import change_detection, foundation, klaviyo_sync
 from benchmarks.machine import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -20,6 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BENCHMARKS: dict[str, Callable[[list[str]], str]] = {
     "foundation": foundation.main,
     "change_detection": change_detection.main,
+    "klaviyo_sync": klaviyo_sync.main,
 }
 
 

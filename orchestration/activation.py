@@ -27,15 +27,17 @@ ACTIVATION_GROUP = "activation"
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
     """Totals, API traffic, a per-segment table and `<segment>/<count>` series."""
     lines = [
-        "| segment | status | added | removed | updated | events | failed | top reason |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| segment | status | added | removed | updated | events | failed | API calls | waited (s) "
+        "| top reason |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     metadata: dict[str, dg.MetadataValue] = {}
     for s in report.segments:
         reason = s.reasons.most_common(1)
         lines.append(
             f"| {s.segment} | {s.status} | {s.added} | {s.removed} | {s.updated} | {s.events} "
-            f"| {s.failed + s.failed_events} | {reason[0][0] if reason else ''} |"
+            f"| {s.failed + s.failed_events} | {s.api_calls} | {s.rate_limit_wait_seconds:.1f} "
+            f"| {reason[0][0] if reason else ''} |"
         )
         for count in ("added", "removed", "updated", "events", "failed"):
             metadata[f"{s.segment}/{count}"] = dg.MetadataValue.int(getattr(s, count))

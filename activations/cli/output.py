@@ -101,7 +101,7 @@ def sync_table(report: SyncReport) -> Table:
     )
     table.add_column("segment", justify="left", no_wrap=True)
     table.add_column("status", justify="left", no_wrap=True)
-    for column in ("added", "removed", "updated", "events", "failed"):
+    for column in ("added", "removed", "updated", "events", "failed", "API calls", "waited"):
         table.add_column(column, justify="right")
     failures = any(segment.reasons for segment in report.segments)
     if failures:
@@ -116,6 +116,8 @@ def sync_table(report: SyncReport) -> Table:
             f"{segment.updated:,}",
             f"{segment.events:,}",
             f"{segment.failed + segment.failed_events:,}",
+            f"{segment.api_calls:,}",
+            f"{segment.rate_limit_wait_seconds:.1f}s",
         ]
         if failures:
             cells.append(f"{reason[0][0]} ({reason[0][1]:,})" if reason else "")

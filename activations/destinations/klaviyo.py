@@ -171,11 +171,10 @@ def check_options(segment: str, options: Mapping[str, Any]) -> None:
 
 
 def _profile(member: Member, key: str) -> dict[str, Any]:
-    """The key identifies the profile; the person's other address rides along so one Klaviyo
-    profile holds both (Klaviyo refuses the row when they belong to two profiles)."""
-    attributes: dict[str, Any] = {"email": member.email, "phone_number": member.phone}
-    attributes[_KEY_ATTRIBUTE[key]] = member.destination_key
-    attributes = {name: value for name, value in attributes.items() if value is not None}
+    """The profile is identified by the segment's key alone. Sending the person's other address
+    too would let Klaviyo match on it: two customers sharing a phone would then be merged into
+    one profile, and one of them silently dropped from the list."""
+    attributes: dict[str, Any] = {_KEY_ATTRIBUTE[key]: member.destination_key}
     attributes["properties"] = dict(member.traits)
     return {"type": "profile", "attributes": attributes}
 
@@ -266,10 +265,10 @@ def _size(document: Any) -> int:
 
 def _job_chunks(
     members: Sequence[Member], key: str
-) -> Iterator[list[tuple[Member, dict[str, Any]]]]:
-    """Members with their profile documents, in jobs within the count and byte limits. A
-    profile over the per-profile limit is yielded alone so the caller can refuse it."""
-    chunk: list[tuple[Member, dict[str, Any]]] = []
+) -> Iterator[list[tuple[Member, dict[str, Any], int]]]:
+    """Members with their profile documents and sizes, in jobs within the count and byte
+    limits. A profile over the per-profile limit stays in its chunk for the caller to refuse."""
+    chunk: list[tuple[Member, dict[str, Any], int]] = []
     chunk_bytes = 0
     budget = MAX_JOB_BYTES - 1_000  # the job envelope around the profiles
     for member in members:
@@ -278,7 +277,7 @@ def _job_chunks(
         if chunk and (len(chunk) >= MAX_JOB_PROFILES or chunk_bytes + size > budget):
             yield chunk
             chunk, chunk_bytes = [], 0
-        chunk.append((member, profile))
+        chunk.append((member, profile, size))
         chunk_bytes += size
     if chunk:
         yield chunk
@@ -398,54 +397,59 @@ class KlaviyoDestination:
     def _upsert(
         self, rows: Sequence[tuple[Member, str]], key: str, list_id: str, sink: AckSink
     ) -> None:
+        """Submit every import job first, then collect them: Klaviyo works on queued jobs while
+        later ones are still being sent, so the sync waits for the slowest job, not their sum."""
         operation = {member.destination_key: op for member, op in rows}
+        submitted: list[tuple[list[Member], dict[str, Any]]] = []
         for chunk in _job_chunks([member for member, _ in rows], key):
-            oversized = [m for m, p in chunk if _size(p) > MAX_PROFILE_BYTES]
+            oversized = [m for m, _, size in chunk if size > MAX_PROFILE_BYTES]
             if oversized:
+                refused = "traits over 100 KB"
                 sink.rows(
                     [
-                        _ack(m, operation[m.destination_key], False, False, "traits over 100 KB")
+                        _ack(m, operation[m.destination_key], False, False, refused)
                         for m in oversized
                     ]
                 )
-            sendable = [(m, p) for m, p in chunk if _size(p) <= MAX_PROFILE_BYTES]
-            if sendable:
-                sink.rows(self._import_job(sendable, key, list_id, operation))
+            sendable = [(m, p) for m, p, size in chunk if size <= MAX_PROFILE_BYTES]
+            if not sendable:
+                continue
+            members = [member for member, _ in sendable]
+            try:
+                job = self.client.request(
+                    "POST",
+                    "/api/profile-bulk-import-jobs",
+                    limit=LIMITS["bulk_import_profiles"],
+                    json=_profiles_payload([profile for _, profile in sendable], list_id),
+                ).json()["data"]
+            except (RetryableError, ClientError) as error:
+                sink.rows(_failed(members, operation, error))
+                continue
+            submitted.append((members, job))
+        for members, job in submitted:
+            sink.rows(self._collect_job(members, job, key, operation))
 
-    def _import_job(
+    def _collect_job(
         self,
-        chunk: Sequence[tuple[Member, dict[str, Any]]],
+        members: Sequence[Member],
+        job: dict[str, Any],
         key: str,
-        list_id: str,
         operation: Mapping[str, str],
     ) -> list[RowAck]:
-        members = [member for member, _ in chunk]
-        payload = _profiles_payload([profile for _, profile in chunk], list_id)
+        """Wait for a submitted job and acknowledge exactly the rows it did not reject."""
         try:
-            response = self.client.request(
-                "POST",
-                "/api/profile-bulk-import-jobs",
-                limit=LIMITS["bulk_import_profiles"],
-                json=payload,
-            )
-            job = response.json()["data"]
             job = self._wait_for_job(str(job["id"]), job)
+            attributes = job["attributes"]
+            failed_count = int(attributes.get("failed_count") or 0)
+            failed = self._import_errors(str(job["id"]), key) if failed_count else {}
         except (RetryableError, ClientError) as error:
-            if isinstance(error, ClientError) and error.status in (401, 403):
-                raise
-            retryable = isinstance(error, RetryableError) or error.status in (409, 429)
-            return [
-                _ack(m, operation[m.destination_key], False, retryable, _error_reason(error))
-                for m in members
-            ]
-        attributes = job["attributes"]
+            return _failed(members, operation, error)
         if attributes["status"] != "complete":
             return [
                 _ack(m, operation[m.destination_key], False, True, "klaviyo import job cancelled")
                 for m in members
             ]
-        failed = self._import_errors(str(job["id"]), key) if attributes.get("failed_count") else {}
-        unattributed = int(attributes.get("failed_count") or 0) > len(failed)
+        unattributed = failed_count > len(failed)
         acks = []
         for member in members:
             op = operation[member.destination_key]
@@ -615,6 +619,17 @@ def _next_page(body: Mapping[str, Any], params: dict[str, str]) -> dict[str, str
     if not cursor:
         return None
     return {**params, "page[cursor]": cursor[0]}
+
+
+def _failed(
+    members: Sequence[Member], operation: Mapping[str, str], error: RetryableError | ClientError
+) -> list[RowAck]:
+    """Every row of a job whose request failed as a whole; bad credentials stop the sync."""
+    if isinstance(error, ClientError) and error.status in (401, 403):
+        raise error
+    retryable = isinstance(error, RetryableError) or error.status in (409, 429)
+    reason = _error_reason(error)
+    return [_ack(m, operation[m.destination_key], False, retryable, reason) for m in members]
 
 
 def _ack(member: Member, op: str, ok: bool, retryable: bool, reason: str | None) -> RowAck:

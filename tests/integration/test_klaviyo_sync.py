@@ -78,6 +78,8 @@ def test_first_sync_fills_the_list_without_entered_events(
     granted = {e for e, status in app.state.subscriptions.items() if status == "SUBSCRIBED"}
     assert granted == subscribed
     assert report.consents_granted == len(subscribed)
+    # One subscribe job (<= 1,000 addresses) on top of what the segment's sync took.
+    assert report.api_calls == sum(s.api_calls for s in report.segments) + 1
 
 
 def test_changes_become_list_moves_trait_updates_and_one_event_each(
@@ -123,6 +125,12 @@ def test_bad_rows_are_quarantined_with_a_reason_and_do_not_block_the_rest(
     store.members[("vip", "bad1")] = {"first_name": "Bad"}
     store.people["big1"] = Person("big1", "big@example.com")
     store.members[("vip", "big1")] = {"notes": "x" * 120_000}
+    # Two people sharing one phone: profiles are keyed by email alone, so both are synced and
+    # neither is merged into the other.
+    store.people["twin1"] = Person("twin1", "twin1@example.com", "+14155550101")
+    store.people["twin2"] = Person("twin2", "twin2@example.com", "+14155550101")
+    store.members[("vip", "twin1")] = {"first_name": "Twin"}
+    store.members[("vip", "twin2")] = {"first_name": "Twin"}
     with empty_models(duckdb_url) as warehouse:
         publish(warehouse, store, T0)
         report = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
