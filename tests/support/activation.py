@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from activations.changes import detect_changes
 from activations.segment_config import SegmentConfig, parse_segment_config
 from activations.warehouse import Warehouse, connect
+from tests.support.membership import fresh_state
 
 
 @dataclass(frozen=True)
@@ -65,23 +66,17 @@ def klaviyo_configs(*segments: str, events: bool = True) -> dict[str, SegmentCon
 @contextmanager
 def empty_models(location: str) -> Iterator[Warehouse]:
     """The warehouse with empty state and the three model tables."""
-    warehouse = Warehouse.from_location(location)
-    with connect(warehouse) as connection:
-        for schema in ("cohortflow_state", "analytics"):
-            connection.exec_driver_sql(f"drop schema if exists {schema} cascade")
-        connection.exec_driver_sql("create schema analytics")
-        connection.exec_driver_sql(
-            "create table analytics.segment_membership (segment varchar, person_id varchar, "
-            "email varchar, phone varchar, traits varchar, traits_hash varchar)"
-        )
-        connection.exec_driver_sql(
-            "create table analytics.dim_person (person_id varchar, email varchar, phone varchar)"
-        )
-        connection.exec_driver_sql(
-            "create table analytics.contact_consent (channel varchar, address varchar, "
-            "status varchar, consented_at timestamp, source varchar)"
-        )
-    yield warehouse
+    with fresh_state(location) as warehouse:
+        with connect(warehouse) as connection:
+            connection.exec_driver_sql(
+                "create table analytics.dim_person (person_id varchar, email varchar, "
+                "phone varchar)"
+            )
+            connection.exec_driver_sql(
+                "create table analytics.contact_consent (channel varchar, address varchar, "
+                "status varchar, consented_at timestamp, source varchar)"
+            )
+        yield warehouse
 
 
 def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
