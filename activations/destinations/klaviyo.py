@@ -378,17 +378,15 @@ class KlaviyoDestination:
         return found
 
     def _find_list(self, name: str) -> str | None:
-        candidates: list[tuple[str, str]] = []
-        params: dict[str, str] | None = {
-            "filter": f"equals(name,{json.dumps(name, ensure_ascii=False)})"
-        }
-        path = "/api/lists"
-        while params is not None:
-            body = self.client.request("GET", path, limit=LIMITS["get_lists"], params=params).json()
-            for item in body.get("data", []):
-                if item.get("attributes", {}).get("name") == name:
-                    candidates.append((str(item["attributes"].get("created", "")), item["id"]))
-            params = _next_page(body, params)
+        candidates = [
+            (str(item["attributes"].get("created", "")), str(item["id"]))
+            for item in self._pages(
+                "/api/lists",
+                "get_lists",
+                {"filter": f"equals(name,{json.dumps(name, ensure_ascii=False)})"},
+            )
+            if item.get("attributes", {}).get("name") == name
+        ]
         # Two lists with one name (made by hand, say): always the oldest, so runs agree.
         return min(candidates)[1] if candidates else None
 
@@ -482,25 +480,19 @@ class KlaviyoDestination:
         input"); the detail text can quote the customer's address, so it is never kept."""
         attribute = _KEY_ATTRIBUTE[key]
         errors: dict[str, tuple[str, str]] = {}
-        params: dict[str, str] | None = {"page[size]": str(ERRORS_PAGE)}
-        path = f"/api/profile-bulk-import-jobs/{job_id}/import-errors"
-        while params is not None:
-            body = self.client.request(
-                "GET",
-                path,
-                limit=LIMITS["get_errors_for_bulk_import_profiles_job"],
-                params=params,
-            ).json()
-            for error in body.get("data", []):
-                attributes = error.get("attributes", {})
-                payload = attributes.get("original_payload") or {}
-                value = payload.get(attribute) or payload.get("attributes", {}).get(attribute)
-                if value:
-                    errors[str(value)] = (
-                        str(attributes.get("code", "unknown")),
-                        str(attributes.get("title", "")),
-                    )
-            params = _next_page(body, params)
+        for error in self._pages(
+            f"/api/profile-bulk-import-jobs/{job_id}/import-errors",
+            "get_errors_for_bulk_import_profiles_job",
+            {"page[size]": str(ERRORS_PAGE)},
+        ):
+            attributes = error.get("attributes", {})
+            payload = attributes.get("original_payload") or {}
+            value = payload.get(attribute) or payload.get("attributes", {}).get(attribute)
+            if value:
+                errors[str(value)] = (
+                    str(attributes.get("code", "unknown")),
+                    str(attributes.get("title", "")),
+                )
         return errors
 
     def _remove(
@@ -541,20 +533,23 @@ class KlaviyoDestination:
         attribute = _KEY_ATTRIBUTE[key]
         found: dict[str, str] = {}
         for batch in _chunks(keys, LOOKUP_PAGE):
-            params: dict[str, str] | None = {
+            query = {
                 "filter": f"any({attribute},{json.dumps(list(batch), ensure_ascii=False)})",
                 "page[size]": str(LOOKUP_PAGE),
             }
-            while params is not None:
-                body = self.client.request(
-                    "GET", "/api/profiles", limit=LIMITS["get_profiles"], params=params
-                ).json()
-                for profile in body.get("data", []):
-                    value = profile.get("attributes", {}).get(attribute)
-                    if value is not None:
-                        found[str(value)] = str(profile["id"])
-                params = _next_page(body, params)
+            for profile in self._pages("/api/profiles", "get_profiles", query):
+                value = profile.get("attributes", {}).get(attribute)
+                if value is not None:
+                    found[str(value)] = str(profile["id"])
         return found
+
+    def _pages(self, path: str, operation: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Every resource of a paginated GET, following JSON:API `links.next` cursors."""
+        query: dict[str, str] | None = params
+        while query is not None:
+            body = self.client.request("GET", path, limit=LIMITS[operation], params=query).json()
+            yield from body.get("data", [])
+            query = _next_page(body, query)
 
     # ------------------------------------------------------------ events and jobs
 
