@@ -84,6 +84,7 @@ def _ack_table(batch_id: str, acks: Sequence[RowAck]) -> pa.Table:
             "ok": pa.array([a.ok for a in acks], pa.bool_()),
             "retryable": pa.array([a.retryable for a in acks], pa.bool_()),
             "reason": pa.array([a.reason for a in acks], pa.string()),
+            "attempts": pa.array([None if a.ok else 1 for a in acks], pa.int32()),
         }
     )
 
@@ -92,15 +93,18 @@ def record_event_acks(
     connection: Connection, *, state_schema: str, destination: str, event_ids: Iterable[str]
 ) -> None:
     """Remember events the destination accepted, so no retry ever sends them again."""
-    rows = [
-        {"destination": destination, "event_id": event_id, "acknowledged_at": _now()}
-        for event_id in event_ids
-    ]
-    if rows:
-        migrate(connection, state_schema)
-        connection.execute(
-            statement(connection, "insert_event_ack", state_schema=state_schema), rows
-        )
+    ids = list(event_ids)
+    if not ids:
+        return
+    migrate(connection, state_schema)
+    acks = pa.table(
+        {
+            "destination": pa.array([destination] * len(ids), pa.string()),
+            "event_id": pa.array(ids, pa.string()),
+            "acknowledged_at": pa.array([_now()] * len(ids), pa.timestamp("us")),
+        }
+    )
+    insert_arrow(connection, state_schema, "sync_event_acks", acks)
 
 
 def ensure_baseline(

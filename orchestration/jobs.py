@@ -29,12 +29,16 @@ refresh_job = dg.define_asset_job(
 )
 
 
+# A sync whose rows failed permanently fails its asset on purpose. A run retry would sync again,
+# find those rows quarantined, succeed, and hide the failure: retry activate only for crashes.
+ACTIVATE_TAGS = {**REFRESH_TAGS, "dagster/retry_on_asset_or_op_failure": "false"}
+
 activate_job = dg.define_asset_job(
     name="activate",
     selection=dg.AssetSelection.assets(
         phone_e164, cohortflow_dbt_assets, membership_changes, *activation_assets
     ),
-    tags=REFRESH_TAGS,
+    tags=ACTIVATE_TAGS,
     description=(
         "Everything `refresh` does, then sync each destination (the mass-removal gate on "
         "membership_changes blocks the syncs of a plan that removes too much). Destinations "

@@ -193,52 +193,70 @@ def _list_members_payload(profile_ids: Sequence[str]) -> dict[str, Any]:
     return {"data": [{"type": "profile", "id": profile_id} for profile_id in profile_ids]}
 
 
-def _event_payload(
-    events: Sequence[Event], segment: str, key: str, metrics: Mapping[str, str]
+def _event_key(event: Event, key: str) -> str | None:
+    """The value identifying the event's profile: the segment's key, as for the import."""
+    return {"email": event.email, "phone": event.phone, "person_id": event.person_id}[key]
+
+
+def _event_entry(
+    event: Event, segment: str, key: str, metrics: Mapping[str, str]
 ) -> dict[str, Any]:
-    entries = []
+    """One event with its profile, identified by the segment's key alone (like `_profile`), so
+    the event lands on the profile that is in the list and never merges two customers."""
+    properties = {"segment": segment, "change": event.change, "run_id": event.run_id}
+    properties.update(event.traits)
+    metric = {"data": {"type": "metric", "attributes": {"name": metrics[event.change]}}}
+    return {
+        "type": "event-bulk-create",
+        "attributes": {
+            "profile": {
+                "data": {
+                    "type": "profile",
+                    "attributes": {_KEY_ATTRIBUTE[key]: _event_key(event, key)},
+                }
+            },
+            "events": {
+                "data": [
+                    {
+                        "type": "event",
+                        "attributes": {
+                            "properties": properties,
+                            "time": _iso(event.occurred_at),
+                            "unique_id": event.event_id,
+                            "metric": metric,
+                        },
+                    }
+                ]
+            },
+        },
+    }
+
+
+def _event_batches(
+    events: Sequence[Event], segment: str, key: str, metrics: Mapping[str, str]
+) -> Iterator[list[tuple[Event, dict[str, Any]]]]:
+    """Events with their entries, in requests within the count and byte limits (entries carry
+    the traits, so 1,000 of them can pass 5 MB)."""
+    batch: list[tuple[Event, dict[str, Any]]] = []
+    batch_bytes = 0
+    budget = MAX_JOB_BYTES - 1_000
     for event in events:
-        profile = {
-            attribute: value
-            for attribute, value in (
-                ("email", event.email),
-                ("phone_number", event.phone),
-                ("external_id", event.person_id if key == "person_id" else None),
-            )
-            if value
-        }
-        properties = {"segment": segment, "change": event.change, "run_id": event.run_id}
-        properties.update(event.traits)
-        entries.append(
-            {
-                "type": "event-bulk-create",
-                "attributes": {
-                    "profile": {"data": {"type": "profile", "attributes": profile}},
-                    "events": {
-                        "data": [
-                            {
-                                "type": "event",
-                                "attributes": {
-                                    "properties": properties,
-                                    "time": _iso(event.occurred_at),
-                                    "unique_id": event.event_id,
-                                    "metric": {
-                                        "data": {
-                                            "type": "metric",
-                                            "attributes": {"name": metrics[event.change]},
-                                        }
-                                    },
-                                },
-                            }
-                        ]
-                    },
-                },
-            }
-        )
+        entry = _event_entry(event, segment, key, metrics)
+        size = _size(entry) + 1
+        if batch and (len(batch) >= MAX_EVENTS or batch_bytes + size > budget):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append((event, entry))
+        batch_bytes += size
+    if batch:
+        yield batch
+
+
+def _event_payload(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "data": {
             "type": "event-bulk-create-job",
-            "attributes": {"events-bulk-create": {"data": entries}},
+            "attributes": {"events-bulk-create": {"data": list(entries)}},
         }
     }
 
@@ -302,6 +320,7 @@ class KlaviyoDestination:
     client: HttpClient
     poll_interval: float = 1.0
     time_scale: float = 1.0
+    job_deadline: float = 1_800.0
     sleep: Callable[[float], None] = time.sleep
     name: str = NAME
     _lists: dict[str, str] = field(default_factory=dict)
@@ -325,8 +344,18 @@ class KlaviyoDestination:
                 "entered": str(work.options.get("entered_metric", DEFAULT_ENTERED_METRIC)),
                 "exited": str(work.options.get("exited_metric", DEFAULT_EXITED_METRIC)),
             }
-            for batch in _chunks(work.events, MAX_EVENTS):
-                self._send_events(batch, work.segment, work.key, metrics, sink)
+            addressed = [e for e in work.events if _event_key(e, work.key)]
+            if len(addressed) < len(work.events):
+                refused = f"no {work.key} to address the event to"
+                sink.events(
+                    [
+                        EventAck(e.event_id, False, False, refused)
+                        for e in work.events
+                        if not _event_key(e, work.key)
+                    ]
+                )
+            for batch in _event_batches(addressed, work.segment, work.key, metrics):
+                self._send_events(batch, sink)
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""
@@ -444,7 +473,9 @@ class KlaviyoDestination:
             return _failed(members, operation, error)
         if attributes["status"] != "complete":
             return [
-                _ack(m, operation[m.destination_key], False, True, "klaviyo import job cancelled")
+                _ack(
+                    m, operation[m.destination_key], False, True, "klaviyo import job not complete"
+                )
                 for m in members
             ]
         unattributed = failed_count > len(failed)
@@ -463,10 +494,16 @@ class KlaviyoDestination:
         return acks
 
     def _wait_for_job(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+        """Poll until the job is done or `job_deadline` API seconds passed; a job still running
+        then is left to Klaviyo and its rows are retried next run (a re-import is harmless)."""
         # Small jobs finish in well under a second: look early, then back off to every 10 s.
         delay = self.poll_interval / 4 / self.time_scale
+        waited = 0.0
         while job["attributes"]["status"] in ("queued", "processing"):
+            if waited >= self.job_deadline / self.time_scale:
+                break
             self.sleep(delay)
+            waited += delay
             delay = min(delay * 2, 10.0 / self.time_scale)
             job = self.client.request(
                 "GET",
@@ -553,45 +590,32 @@ class KlaviyoDestination:
 
     # ------------------------------------------------------------ events and jobs
 
-    def _send_events(
-        self,
-        events: Sequence[Event],
-        segment: str,
-        key: str,
-        metrics: Mapping[str, str],
-        sink: AckSink,
-    ) -> None:
-        """Send a batch; a 400 rejects the whole batch, so it is split until the bad event is
+    def _send_events(self, batch: Sequence[tuple[Event, dict[str, Any]]], sink: AckSink) -> None:
+        """Send a batch; a 4xx rejects the whole batch, so it is split until the bad event is
         alone and only that one is refused."""
-        unaddressed = [e for e in events if not (e.email or e.phone)]
-        if unaddressed:
-            sink.events(
-                [EventAck(e.event_id, False, False, "no email or phone") for e in unaddressed]
-            )
-        events = [e for e in events if e.email or e.phone]
-        if not events:
-            return
         try:
             self.client.request(
                 "POST",
                 "/api/event-bulk-create-jobs",
                 limit=LIMITS["bulk_create_events"],
-                json=_event_payload(events, segment, key, metrics),
+                json=_event_payload([entry for _, entry in batch]),
             )
         except ClientError as error:
             if error.status in (401, 403):
                 raise
-            if error.status == 400 and len(events) > 1:
-                middle = len(events) // 2
-                self._send_events(events[:middle], segment, key, metrics, sink)
-                self._send_events(events[middle:], segment, key, metrics, sink)
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                self._send_events(batch[:middle], sink)
+                self._send_events(batch[middle:], sink)
                 return
-            sink.events([EventAck(e.event_id, False, False, _error_reason(error)) for e in events])
+            sink.events(
+                [EventAck(e.event_id, False, False, _error_reason(error)) for e, _ in batch]
+            )
             return
         except RetryableError as error:
-            sink.events([EventAck(e.event_id, False, True, _error_reason(error)) for e in events])
+            sink.events([EventAck(e.event_id, False, True, _error_reason(error)) for e, _ in batch])
             return
-        sink.events([EventAck(e.event_id, True) for e in events])
+        sink.events([EventAck(e.event_id, True) for e, _ in batch])
 
     def _post_job(self, path: str, operation: str, payload: dict[str, Any]) -> bool:
         """POST an asynchronous job Klaviyo acknowledges with 202; False when it was refused
@@ -619,12 +643,13 @@ def _next_page(body: Mapping[str, Any], params: dict[str, str]) -> dict[str, str
 def _failed(
     members: Sequence[Member], operation: Mapping[str, str], error: RetryableError | ClientError
 ) -> list[RowAck]:
-    """Every row of a job whose request failed as a whole; bad credentials stop the sync."""
+    """Every row of a job whose request failed as a whole. That is never a verdict on the rows
+    themselves (only per-profile import errors are), so they are retried next run; bad
+    credentials stop the sync."""
     if isinstance(error, ClientError) and error.status in (401, 403):
         raise error
-    retryable = isinstance(error, RetryableError) or error.status in (409, 429)
     reason = _error_reason(error)
-    return [_ack(m, operation[m.destination_key], False, retryable, reason) for m in members]
+    return [_ack(m, operation[m.destination_key], False, True, reason) for m in members]
 
 
 def _ack(member: Member, op: str, ok: bool, retryable: bool, reason: str | None) -> RowAck:

@@ -18,7 +18,7 @@ def unavailable_reason(name: str, environ: Mapping[str, str]) -> str | None:
     """Why `cohortflow run` cannot sync `name` now (None when it can)."""
     if name not in IMPLEMENTED:
         return "not implemented yet"
-    missing = [variable for variable in REQUIRED_ENV[name] if not environ.get(variable)]
+    missing = [v for v in REQUIRED_ENV[name] if not environ.get(v, "").strip()]
     return f"{', '.join(missing)} not set" if missing else None
 
 

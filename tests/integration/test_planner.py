@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from activations.changes import detect_changes
 from activations.errors import CohortflowError
@@ -143,6 +144,21 @@ def test_the_next_plan_holds_exactly_what_was_not_acknowledged(
             assert retry.retrying == len(expected)
 
 
+def test_each_failed_attempt_is_counted_with_its_reason(location: str) -> None:
+    members = {("vip", f"p{n}"): (f"p{n}@example.com", "h1") for n in range(3)}
+    with fresh_state(location) as warehouse:
+        run(warehouse, members, T0)
+        for _ in range(3):
+            sync(warehouse, plan_for(warehouse), fails={"p0@example.com"})
+        with connect(warehouse) as connection:
+            errors = connection.execute(
+                text(
+                    "select destination_key, attempts, reason from cohortflow_state.sync_row_errors"
+                )
+            ).all()
+        assert [tuple(row) for row in errors] == [("p0@example.com", 3, "503")]
+
+
 def test_a_changed_email_is_removed_under_the_old_key_and_added_under_the_new(
     location: str,
 ) -> None:
@@ -185,6 +201,18 @@ def test_a_mass_removal_is_blocked_until_its_plan_id_is_approved(location: str) 
         approved = plan_for(warehouse)
         assert not approved.blocked and approved.plan_id == plan.plan_id
         assert len(rows(warehouse, approved, "remove")) == 10
+
+
+def test_a_load_that_blanks_the_keys_is_a_mass_removal(location: str) -> None:
+    ten = {("vip", f"p{n}"): (f"p{n}@example.com", "h1") for n in range(10)}
+    with fresh_state(location) as warehouse:
+        run(warehouse, ten, T0)
+        sync(warehouse, plan_for(warehouse), fails=set())
+        # Everyone is still in the segment, but a broken load nulled every email.
+        run(warehouse, {member: (None, "h1") for member in ten}, T0 + timedelta(days=1))
+        plan = plan_for(warehouse)
+        assert (plan.removes, plan.departures, plan.unroutable) == (10, 10, 10)
+        assert plan.blocked
 
 
 def test_an_approval_does_not_carry_over_to_a_different_removal(location: str) -> None:

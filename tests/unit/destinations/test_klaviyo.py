@@ -250,3 +250,21 @@ def test_settings_need_a_key_and_never_show_it() -> None:
     assert "pk_secret_123" not in repr(settings) and "pk_secret_123" not in str(settings)
     with settings.client() as client:
         assert "pk_secret_123" not in repr(client)
+
+
+def test_event_requests_stay_under_five_megabytes() -> None:
+    sizes: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sizes.append(len(request.content))
+        return jsonapi(202, {"data": {"type": "event-bulk-create-job", "id": "j"}})
+
+    traits = {"notes": "x" * 9_000}
+    events = [
+        Event(f"e{i}", "entered", "r1", datetime(2026, 1, 1), f"p{i}", f"{i}@x.com", None, traits)
+        for i in range(1_000)
+    ]
+    sink = Sink()
+    destination(handler).sync_segment(work(events=events), sink)
+    assert len(sizes) >= 2 and max(sizes) <= 5_000_000
+    assert sum(a.ok for a in sink.events_) == 1_000

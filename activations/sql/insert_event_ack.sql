@@ -1,2 +1,0 @@
-insert into {state_schema}.sync_event_acks (destination, event_id, acknowledged_at)
-values (:destination, :event_id, :acknowledged_at)
