@@ -29,6 +29,7 @@ def _plan(departures: int, held: int, approved: bool = False) -> SegmentPlan:
         exited_events=0,
         unroutable=0,
         retrying=0,
+        quarantined=0,
         max_exit_fraction=0.5,
         approved=approved,
         has_baseline=True,
