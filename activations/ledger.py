@@ -1,10 +1,12 @@
 """The sync ledger: what each destination acknowledged, written only from acknowledgements.
 
-A destination's `apply` returns one `RowAck` per row; the runner hands them here. Successful adds
-and updates put the row's key and traits hash in the ledger, successful removes take it out, and
-failures go to `sync_row_errors` with an attempt count and the reason. Nothing here is written
-before the destination confirmed it, so the next plan (desired state minus ledger) retries exactly
-what did not land.
+A destination reports one `RowAck` per row as the vendor confirms it; the runner hands them here.
+Successful adds and updates put the row's key and traits hash in the ledger, successful removes
+take it out, and failures go to `sync_row_errors` with an attempt count and the reason. Nothing
+reaches the ledger before the destination confirmed it, so the next plan (desired state minus
+ledger) retries exactly what did not land. Before a batch goes out its rows are recorded as
+intents (`sync_pending`): when an answer is lost (a crash, a timeout after the vendor acted), the
+planner knows the vendor may hold them and removes or re-adds them as membership requires.
 """
 
 from __future__ import annotations
@@ -66,11 +68,49 @@ def record_acks(
         ("update_ack_batch_attempts", scope),
         ("delete_row_errors_acked", scope),
         ("delete_ledger_rows_acked", scope),
+        ("delete_pending_acked", scope),
         ("insert_ledger_rows_acked", {**scope, "synced_at": now}),
         ("insert_row_errors_acked", {**scope, "last_attempt_at": now}),
         ("delete_ack_batch", {"batch_id": batch_id}),
     ):
         connection.execute(statement(connection, name, state_schema=state_schema), values)
+
+
+@dataclass(frozen=True)
+class RowIntent:
+    """A row about to be sent: recorded first, so a lost answer leaves it "in doubt", not lost."""
+
+    destination_key: str
+    person_id: str
+    operation: Operation
+    traits_hash: str
+
+
+def record_intents(
+    connection: Connection,
+    *,
+    state_schema: str,
+    destination: str,
+    segment: str,
+    intents: Sequence[RowIntent],
+) -> None:
+    """Record rows as sent-but-unconfirmed before the request goes out (see sync_pending)."""
+    if not intents:
+        return
+    migrate(connection, state_schema)
+    count = len(intents)
+    rows = pa.table(
+        {
+            "destination": pa.array([destination] * count, pa.string()),
+            "segment": pa.array([segment] * count, pa.string()),
+            "destination_key": pa.array([i.destination_key for i in intents], pa.string()),
+            "person_id": pa.array([i.person_id for i in intents], pa.string()),
+            "operation": pa.array([i.operation for i in intents], pa.string()),
+            "traits_hash": pa.array([i.traits_hash for i in intents], pa.string()),
+            "sent_at": pa.array([_now()] * count, pa.timestamp("us")),
+        }
+    )
+    insert_arrow(connection, state_schema, "sync_pending", rows)
 
 
 def _ack_table(batch_id: str, acks: Sequence[RowAck]) -> pa.Table:

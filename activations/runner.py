@@ -28,13 +28,16 @@ from activations.destinations.base import (
     SegmentWork,
 )
 from activations.destinations.registry import open_destination, unavailable_reason
+from activations.failpoints import failpoint
 from activations.http import HttpClient
 from activations.ledger import (
     RowAck,
+    RowIntent,
     ensure_baseline,
     record_acks,
     record_consents,
     record_event_acks,
+    record_intents,
     record_profile_ids,
 )
 from activations.migrations import migrate
@@ -133,9 +136,22 @@ class _LedgerSink:
         self.sync_report = report
         self.segment: SegmentReport | None = None
 
+    def sending(self, intents: Sequence[RowIntent]) -> None:
+        if not intents or self.segment is None:
+            return
+        with connect(self.settings.warehouse) as connection:
+            record_intents(
+                connection,
+                state_schema=self.settings.state_schema,
+                destination=self.destination,
+                segment=self.segment.segment,
+                intents=intents,
+            )
+
     def rows(self, acks: Sequence[RowAck]) -> None:
         if not acks or self.segment is None:
             return
+        failpoint("sync_before_ack")
         with connect(self.settings.warehouse) as connection:
             record_acks(
                 connection,
@@ -184,9 +200,20 @@ class _LedgerSink:
                 ids=ids,
             )
 
+    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
+        statuses = {address: "subscribing" for address in subscribe}
+        statuses.update({address: "unsubscribing" for address in unsubscribe})
+        self._record_consents(statuses)
+
     def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
+        failpoint("sync_before_ack")
         statuses = {address: "subscribed" for address in subscribed}
         statuses.update({address: "unsubscribed" for address in unsubscribed})
+        self._record_consents(statuses)
+        self.sync_report.consents_granted += len(subscribed)
+        self.sync_report.consents_revoked += len(unsubscribed)
+
+    def _record_consents(self, statuses: Mapping[str, str]) -> None:
         with connect(self.settings.warehouse) as connection:
             record_consents(
                 connection,
@@ -195,8 +222,6 @@ class _LedgerSink:
                 channel="email",
                 statuses=statuses,
             )
-        self.sync_report.consents_granted += len(subscribed)
-        self.sync_report.consents_revoked += len(unsubscribed)
 
 
 def run_sync(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from activations.ledger import RowAck
+from activations.ledger import RowAck, RowIntent
 from activations.planner import PlanRow, SegmentPlan
 from activations.segment_config import DestinationKey
 
@@ -99,13 +99,21 @@ class ConsentWork:
 
 
 class AckSink(Protocol):
-    """Where a destination reports acknowledgements; each call is recorded before it returns."""
+    """Where a destination reports what it is about to send and what was acknowledged; each call
+    is recorded before it returns."""
+
+    def sending(self, intents: Sequence[RowIntent]) -> None:
+        """Rows about to go out (call before the request): a lost answer leaves them in doubt,
+        and the planner removes or re-adds them as membership requires."""
 
     def rows(self, acks: Sequence[RowAck]) -> None: ...
 
     def events(self, acks: Sequence[EventAck]) -> None: ...
 
     def profile_ids(self, ids: Mapping[str, str]) -> None: ...
+
+    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
+        """Consent changes about to go out (call before the request)."""
 
     def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None: ...
 

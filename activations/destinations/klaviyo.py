@@ -51,7 +51,7 @@ from activations.http import (
     TransportFailure,
     time_scale,
 )
-from activations.ledger import RowAck
+from activations.ledger import Operation, RowAck, RowIntent
 from activations.planner import PlanRow
 from activations.secrets import Secret
 
@@ -360,6 +360,7 @@ class KlaviyoDestination:
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""
         for emails in _chunks(work.subscribe, MAX_SUBSCRIBE):
+            sink.consents_sending(subscribe=emails, unsubscribe=())
             if self._post_job(
                 "/api/profile-subscription-bulk-create-jobs",
                 "bulk_subscribe_profiles",
@@ -367,6 +368,7 @@ class KlaviyoDestination:
             ):
                 sink.consents(subscribed=emails, unsubscribed=())
         for emails in _chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
+            sink.consents_sending(subscribe=(), unsubscribe=emails)
             if self._post_job(
                 "/api/profile-subscription-bulk-delete-jobs",
                 "bulk_unsubscribe_profiles",
@@ -442,6 +444,14 @@ class KlaviyoDestination:
             if not sendable:
                 continue
             members = [member for member, _ in sendable]
+            sink.sending(
+                [
+                    RowIntent(
+                        m.destination_key, m.person_id, _operation(operation, m), m.traits_hash
+                    )
+                    for m in members
+                ]
+            )
             try:
                 job = self.client.request(
                     "POST",
@@ -551,6 +561,9 @@ class KlaviyoDestination:
             sink.rows([_remove_ack(row, True, False, None) for row in absent])
         present = [row for row in removes if row.destination_key in known]
         for batch in _chunks(present, MAX_LIST_PROFILES):
+            sink.sending(
+                [RowIntent(r.destination_key, r.person_id, "remove", r.traits_hash) for r in batch]
+            )
             try:
                 self.client.request(
                     "DELETE",
@@ -650,6 +663,10 @@ def _failed(
         raise error
     reason = _error_reason(error)
     return [_ack(m, operation[m.destination_key], False, True, reason) for m in members]
+
+
+def _operation(operation: Mapping[str, str], member: Member) -> Operation:
+    return "add" if operation[member.destination_key] == "add" else "update"
 
 
 def _ack(member: Member, op: str, ok: bool, retryable: bool, reason: str | None) -> RowAck:

@@ -1,16 +1,27 @@
 -- Members the destination does not hold yet under their current key (new members, people whose
--- email changed, and rows that failed before), except rows it refused permanently that still
--- carry the data it refused (quarantined until the data changes).
+-- email changed, rows that failed before, and keys whose removal was sent but never confirmed),
+-- except rows it refused permanently that still carry the data it refused (quarantined until
+-- the data changes).
 select cur.{key_column} as destination_key, cur.person_id, cur.traits_hash
 from {models_schema}.segment_membership as cur
 where cur.segment = :segment
     and cur.{key_column} is not null
-    and not exists (
-        select 1
-        from {state_schema}.sync_ledger as held
-        where held.destination = :destination
-            and held.segment = :segment
-            and held.destination_key = cur.{key_column}
+    and (
+        not exists (
+            select 1
+            from {state_schema}.sync_ledger as held
+            where held.destination = :destination
+                and held.segment = :segment
+                and held.destination_key = cur.{key_column}
+        )
+        or exists (
+            select 1
+            from {state_schema}.sync_pending as pending
+            where pending.destination = :destination
+                and pending.segment = :segment
+                and pending.destination_key = cur.{key_column}
+                and pending.operation = 'remove'
+        )
     )
     and not exists (
         select 1

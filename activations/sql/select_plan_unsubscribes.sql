@@ -1,5 +1,6 @@
--- Addresses cohortflow subscribed at a destination whose latest warehouse consent is now
--- 'unsubscribed': the consent is withdrawn there too. Only what cohortflow granted is revoked.
+-- Addresses cohortflow subscribed (or sent a subscription or withdrawal for, unconfirmed) at a
+-- destination whose latest warehouse consent is now 'unsubscribed': the consent is withdrawn
+-- there too. Only what cohortflow granted, or may have granted, is revoked.
 select synced.address
 from {state_schema}.sync_consents as synced
 inner join {models_schema}.contact_consent as consent
@@ -7,5 +8,5 @@ inner join {models_schema}.contact_consent as consent
     and consent.address = synced.address
 where synced.destination = :destination
     and synced.channel = 'email'
-    and synced.status = 'subscribed'
+    and synced.status in ('subscribed', 'subscribing', 'unsubscribing')
     and consent.status = 'unsubscribed'

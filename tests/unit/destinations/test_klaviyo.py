@@ -21,7 +21,7 @@ from activations.destinations.klaviyo import (
     _profile,
 )
 from activations.http import HttpClient, RetryPolicy
-from activations.ledger import RowAck
+from activations.ledger import RowAck, RowIntent
 from activations.planner import PlanRow, SegmentPlan
 
 
@@ -31,6 +31,14 @@ class Sink:
     events_: list[EventAck] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)
     subscribed: list[str] = field(default_factory=list)
+    intents: list[RowIntent] = field(default_factory=list)
+    consent_intents: list[str] = field(default_factory=list)
+
+    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
+        self.consent_intents.extend([*subscribe, *unsubscribe])
+
+    def sending(self, intents: Sequence[RowIntent]) -> None:
+        self.intents.extend(intents)
 
     def rows(self, acks: Sequence[RowAck]) -> None:
         self.rows_.extend(acks)
