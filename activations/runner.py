@@ -29,7 +29,7 @@ from activations.destinations.base import (
 )
 from activations.destinations.registry import open_destination, unavailable_reason
 from activations.failpoints import failpoint
-from activations.http import HttpClient
+from activations.http import ClientError, HttpClient, HttpError
 from activations.ledger import (
     RowAck,
     RowIntent,
@@ -56,7 +56,7 @@ class SegmentReport:
     destination: str
     segment: str
     plan_id: str
-    status: str = "synced"  # synced | blocked | up to date
+    status: str = "synced"  # synced | blocked | up to date | failed
     added: int = 0
     removed: int = 0
     updated: int = 0
@@ -111,6 +111,11 @@ class SyncReport:
     @property
     def blocked(self) -> list[SegmentReport]:
         return [segment for segment in self.segments if segment.status == "blocked"]
+
+    @property
+    def failed(self) -> list[SegmentReport]:
+        """Segments the destination failed as a whole (retried by the next sync)."""
+        return [segment for segment in self.segments if segment.status == "failed"]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -273,7 +278,19 @@ def run_sync(
                 continue
             sink.segment = segment_report
             calls, waited = client.stats.requests, _waited(client)
-            target.sync_segment(work, sink)
+            try:
+                target.sync_segment(work, sink)
+            except HttpError as error:
+                if isinstance(error, ClientError) and error.status in (401, 403):
+                    raise
+                # The vendor failed the segment as a whole (retries exhausted on a lookup, an
+                # unexpected answer): what it confirmed is recorded, the rest is retried next
+                # run, and the other segments still go out.
+                segment_report.status = "failed"
+                segment_report.message = (
+                    f"{destination}/{segment_plan.segment}: {error}. Confirmed rows are "
+                    "recorded; the rest is sent again by the next sync."
+                )
             segment_report.api_calls = client.stats.requests - calls
             segment_report.rate_limit_wait_seconds = _waited(client) - waited
         sink.segment = None

@@ -90,12 +90,13 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
         metadata = sync_metadata(report)
         for segment in report.blocked:
             context.log.warning(f"blocked: {segment.message}")
-        if report.permanent_failures:
+        if report.permanent_failures or report.failed:
             raise dg.Failure(
                 description=(
                     f"{destination}: {report.permanent_failures} rows failed permanently (reasons "
-                    "in the metadata and cohortflow_state.sync_row_errors); every other row was "
-                    "synced and recorded."
+                    "in the metadata and cohortflow_state.sync_row_errors)"
+                    + "".join(f"; {segment.message}" for segment in report.failed)
+                    + ". Everything the destination confirmed was recorded."
                 ),
                 metadata=metadata,
                 allow_retries=False,

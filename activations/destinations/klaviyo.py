@@ -549,6 +549,8 @@ class KlaviyoDestination:
         known: dict[str, str],
         list_id: str,
         sink: AckSink,
+        *,
+        looked_up: bool = False,
     ) -> None:
         missing = [row.destination_key for row in removes if row.destination_key not in known]
         learned = self._lookup_profile_ids(missing, key) if missing else {}
@@ -571,11 +573,20 @@ class KlaviyoDestination:
                     limit=LIMITS["remove_profiles_from_list"],
                     json=_list_members_payload([known[row.destination_key] for row in batch]),
                 )
-            except (RetryableError, ClientError) as error:
-                if isinstance(error, ClientError) and error.status in (401, 403):
+            except ClientError as error:
+                if error.status in (401, 403):
                     raise
-                retryable = isinstance(error, RetryableError)
-                sink.rows([_remove_ack(r, False, retryable, _error_reason(error)) for r in batch])
+                if not looked_up:
+                    # One remembered id Klaviyo no longer knows (a merged or deleted profile)
+                    # fails the whole call: ask Klaviyo for the batch's ids again, retry once.
+                    for row in batch:
+                        known.pop(row.destination_key, None)
+                    self._remove(batch, key, known, list_id, sink, looked_up=True)
+                    continue
+                sink.rows([_remove_ack(r, False, True, _error_reason(error)) for r in batch])
+                continue
+            except RetryableError as error:
+                sink.rows([_remove_ack(r, False, True, _error_reason(error)) for r in batch])
                 continue
             sink.rows([_remove_ack(row, True, False, None) for row in batch])
 

@@ -9,7 +9,7 @@ import pytest
 
 from activations.planner import build_plan
 from activations.runner import run_sync
-from activations.sandbox import SandboxServer
+from activations.sandbox import Faults, SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
 from activations.settings import Settings
 from activations.warehouse import Warehouse, connect
@@ -160,3 +160,24 @@ def test_bad_rows_are_quarantined_with_a_reason_and_do_not_block_the_rest(
     assert plan.quarantined == 2 and plan.adds == 0
     assert [s.added for s in fixed.segments] == [1]
     assert "big@example.com" in app.state.list_members("List vip")
+
+
+def test_a_segment_klaviyo_keeps_failing_is_reported_and_the_others_still_run(
+    duckdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = KlaviyoSandbox(
+        api_key=API_KEY, faults=Faults(rate=1.0, kinds=("503",)), time_scale=1000.0, seed=2
+    )
+    store = store_of(10)
+    for (_, person_id), traits in list(store.members.items()):
+        store.members[("lapsed", person_id)] = traits
+    with SandboxServer(app.app) as server, empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        report = sync(warehouse, server.url, "vip", "lapsed", monkeypatch=monkeypatch)
+        held = ledger_keys(warehouse, "klaviyo", "vip") | ledger_keys(
+            warehouse, "klaviyo", "lapsed"
+        )
+
+    assert [s.status for s in report.segments] == ["failed", "failed"]
+    assert all("503" in (s.message or "") for s in report.segments)
+    assert held == set()

@@ -34,7 +34,8 @@ def sync(
     """Sync the last recorded run's segments into their destinations and print what landed.
 
     Exit status 2 when a segment was held back by the mass-removal gate (see `cohortflow plan`),
-    3 when rows failed permanently (reasons in cohortflow_state.sync_row_errors).
+    3 when rows failed permanently (reasons in cohortflow_state.sync_row_errors) or a segment
+    failed as a whole.
     """
     import os
 
@@ -64,8 +65,9 @@ def sync(
 
 
 def exit_on_sync_problems(outcome: SyncOutcome) -> None:
-    """Exit 3 when rows failed permanently, 2 when a segment was held back by the gate."""
-    if any(report.permanent_failures for report in outcome.reports):
+    """Exit 3 when rows failed permanently or a segment failed as a whole, 2 when a segment was
+    held back by the gate."""
+    if any(report.permanent_failures or report.failed for report in outcome.reports):
         raise typer.Exit(EXIT_PERMANENT_FAILURES)
     if any(report.blocked for report in outcome.reports):
         raise typer.Exit(EXIT_BLOCKED)
@@ -86,6 +88,8 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
         stdout.print(sync_totals(report), highlight=False)
         for segment in report.blocked:
             print_note(f"blocked: {segment.message}")
+        for segment in report.failed:
+            print_note(f"failed: {segment.message}")
     for name, reason in outcome.skipped.items():
         print_note(f"{name}: not synced ({reason}); see docs/destinations/{name}.md")
     if not outcome.reports and not outcome.skipped:

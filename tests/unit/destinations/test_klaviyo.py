@@ -276,3 +276,37 @@ def test_event_requests_stay_under_five_megabytes() -> None:
     destination(handler).sync_segment(work(events=events), sink)
     assert len(sizes) >= 2 and max(sizes) <= 5_000_000
     assert sum(a.ok for a in sink.events_) == 1_000
+
+
+def test_a_stale_remembered_profile_id_is_looked_up_again() -> None:
+    deleted: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/lists":
+            return jsonapi(200, lists_with("L1"))
+        if request.url.path == "/api/profiles":
+            found = {"type": "profile", "id": "01NEW", "attributes": {"email": "a@x.com"}}
+            return jsonapi(200, {"data": [found], "links": {}})
+        ids = [item["id"] for item in json.loads(request.content)["data"]]
+        deleted.append(ids)
+        if "01GONE" in ids:
+            return jsonapi(400, {"errors": [{"id": "1", "code": "invalid", "title": "Invalid"}]})
+        return httpx.Response(204)
+
+    sink = Sink()
+    destination(handler).sync_segment(
+        SegmentWork(
+            plan=plan(),
+            options={"list": "VIPs"},
+            key="email",
+            adds=[],
+            updates=[],
+            removes=[PlanRow("a@x.com", "p1", "h")],
+            events=[],
+            profile_ids={"a@x.com": "01GONE"},
+        ),
+        sink,
+    )
+    assert deleted == [["01GONE"], ["01NEW"]]
+    assert sink.ids == {"a@x.com": "01NEW"}
+    assert [(a.destination_key, a.ok) for a in sink.rows_] == [("a@x.com", True)]
