@@ -19,6 +19,7 @@ from activations.destinations.klaviyo import (
     KlaviyoSettings,
     _job_chunks,
     _profile,
+    _profiles_body,
 )
 from activations.http import HttpClient, RetryPolicy
 from activations.ledger import RowAck, RowIntent
@@ -112,8 +113,12 @@ def test_jobs_stay_within_the_profile_count_and_payload_size() -> None:
     chunks = list(_job_chunks(big, "email"))
     assert sum(len(chunk) for chunk in chunks) == 200
     for chunk in chunks:
-        assert sum(size for _, _, size in chunk) < 5_000_000
-        assert all(size == len(json.dumps(p, separators=(",", ":"))) + 1 for _, p, size in chunk)
+        body = _profiles_body([encoded for _, encoded in chunk], "L1")
+        assert len(body) < 5_000_000
+        assert [
+            p["attributes"]["email"]
+            for p in json.loads(body)["data"]["attributes"]["profiles"]["data"]
+        ] == [m.email for m, _ in chunk]
 
 
 def test_an_empty_plan_makes_no_http_call() -> None:
