@@ -1,0 +1,1 @@
+"""Data-quality checks that stand between the warehouse and any sync (Great Expectations)."""

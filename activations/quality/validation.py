@@ -1,0 +1,103 @@
+"""Validate a warehouse table with a Great Expectations suite, computed inside the warehouse.
+
+GX's SQL datasource turns each expectation into aggregate queries, so a 10M-row table is never
+pulled into Python. On PostgreSQL it works as shipped. On DuckDB it needs the `duckdb+buffered`
+dialect (see `duckdb_buffered`), no connection pooling (GX builds two engines; an idle pooled
+connection would hold the file), and the same DuckDB settings as cohortflow's own connections
+(DuckDB refuses a second in-process connection to a file with different settings).
+
+Whatever the warehouse, a metric GX could not compute is raised as `MetricsUnavailable`, never
+reported as failed data: GX's own habit of turning errors into `success=False` with an empty
+result is exactly how the DuckDB bug hid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from activations.errors import CohortflowError
+from activations.quality import duckdb_buffered
+from activations.warehouse import Warehouse, check_identifier, duckdb_config
+
+
+class MetricsUnavailable(CohortflowError):
+    """Great Expectations could not compute a metric; its verdict says nothing about the data."""
+
+
+def datasource_arguments(warehouse: Warehouse) -> tuple[str, dict[str, Any]]:
+    """GX `add_sql` connection string and engine kwargs for this warehouse.
+
+    PostgreSQL keeps GX's default pool: GX reads rows after closing its connection, which
+    psycopg2 survives only while the pool keeps that connection open.
+    """
+    url = warehouse.url
+    kwargs: dict[str, Any] = {}
+    if warehouse.kind == "duckdb":
+        duckdb_buffered.register()
+        url = url.set(drivername=duckdb_buffered.DRIVER_NAME)
+        kwargs = {"poolclass": sa.pool.NullPool, "connect_args": {"config": duckdb_config()}}
+    return url.render_as_string(hide_password=False), kwargs
+
+
+def validate_table(
+    warehouse: Warehouse,
+    *,
+    schema: str,
+    table: str,
+    expectations: Sequence[Any],
+    suite_name: str,
+    result_format: Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"] = "SUMMARY",
+) -> Any:
+    """Run `expectations` (GX expectation objects) on `schema.table`; return GX's result.
+
+    Raises:
+        MetricsUnavailable: GX could not compute a metric (the result would be meaningless).
+    """
+    import great_expectations as gx  # heavy: only when validating
+
+    connection_string, kwargs = datasource_arguments(warehouse)
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(
+        name="warehouse",
+        connection_string=connection_string,
+        kwargs=kwargs,  # type: ignore[call-arg]  # accepted at runtime (create_engine kwargs)
+    )
+    try:
+        # A query asset, not a table asset: GX drops `schema_name` from some metric queries on
+        # DuckDB (`select * from people` instead of `quality.people`). Identifiers are checked.
+        relation = f"{check_identifier(schema)}.{check_identifier(table)}"
+        asset = source.add_query_asset(name=relation, query=f"select * from {relation}")
+        batch = asset.add_batch_definition_whole_table("whole table")
+        suite = context.suites.add(
+            gx.ExpectationSuite(name=suite_name, expectations=list(expectations))
+        )
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
+        result = definition.run(result_format=result_format)
+    finally:
+        source.get_execution_engine().engine.dispose()
+        source.get_engine().dispose()
+    raise_on_metric_errors(result, suite_name)
+    return result
+
+
+def raise_on_metric_errors(result: Any, suite_name: str) -> None:
+    """Raise when any expectation's metrics raised inside GX instead of being computed."""
+    broken = []
+    for outcome in result.results:
+        info = outcome.exception_info or {}
+        nested = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+        if info.get("raised_exception") or nested:
+            config = outcome.expectation_config
+            column = config.kwargs.get("column")
+            broken.append(f"{config.type}({column})" if column else config.type)
+    if broken:
+        raise MetricsUnavailable(
+            f"suite {suite_name}: Great Expectations could not compute {', '.join(broken)}; its "
+            "verdict would be meaningless. Run with COHORTFLOW_DEBUG=1 and see "
+            "docs/architecture.md (Great Expectations on DuckDB)."
+        )
