@@ -101,7 +101,10 @@ def sync_table(report: SyncReport) -> Table:
     )
     table.add_column("segment", justify="left", no_wrap=True)
     table.add_column("status", justify="left", no_wrap=True)
-    for column in ("added", "removed", "updated", "events", "failed", "API calls", "waited"):
+    # Seconds waited for rate limits only when some segment waited: keeps 80 columns otherwise.
+    waited = any(segment.rate_limit_wait_seconds >= 0.05 for segment in report.segments)
+    columns = ("added", "removed", "updated", "events", "failed", "calls")
+    for column in (*columns, "waited") if waited else columns:
         table.add_column(column, justify="right")
     failures = any(segment.reasons for segment in report.segments)
     if failures:
@@ -117,8 +120,9 @@ def sync_table(report: SyncReport) -> Table:
             f"{segment.events:,}",
             f"{segment.failed + segment.failed_events:,}",
             f"{segment.api_calls:,}",
-            f"{segment.rate_limit_wait_seconds:.1f}s",
         ]
+        if waited:
+            cells.append(f"{segment.rate_limit_wait_seconds:.1f}s")
         if failures:
             cells.append(f"{reason[0][0]} ({reason[0][1]:,})" if reason else "")
         table.add_row(*cells)
