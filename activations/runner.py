@@ -249,9 +249,9 @@ def run_sync(
         if any(target.name == destination for target in config.destinations)
     }
     with open_destination(destination, environ) as (target, client):
-        for config in routed.values():
-            options = _options(config, destination)
-            target.check_options(config.segment, options)
+        target.check_options(
+            {config.segment: _options(config, destination) for config in routed.values()}
+        )
         with connect(settings.warehouse) as connection:
             run_id = _start_baselines(connection, settings, destination, routed)
             plan = build_plan(

@@ -123,8 +123,9 @@ class Destination(Protocol):
 
     name: str
 
-    def check_options(self, segment: str, options: Mapping[str, Any]) -> None:
-        """Raise a one-line error naming the segment when its options cannot be synced."""
+    def check_options(self, options: Mapping[str, Mapping[str, Any]]) -> None:
+        """Raise a one-line error naming the segment when the options of the segments routed
+        here (by segment) cannot be synced, alone or together."""
 
     def sync_segment(self, work: SegmentWork, sink: AckSink) -> None: ...
 

@@ -328,8 +328,19 @@ class KlaviyoDestination:
     name: str = NAME
     _lists: dict[str, str] = field(default_factory=dict)
 
-    def check_options(self, segment: str, options: Mapping[str, Any]) -> None:
-        check_options(segment, options)
+    def check_options(self, options: Mapping[str, Mapping[str, Any]]) -> None:
+        lists: dict[str, str] = {}
+        for segment, segment_options in sorted(options.items()):
+            check_options(segment, segment_options)
+            name = str(segment_options["list"]).strip()
+            if name in lists:
+                # Each segment removes the people who left it; sharing a list would remove
+                # members the other segment still needs.
+                raise KlaviyoConfigError(
+                    f"segments {lists[name]} and {segment} both sync to the Klaviyo list "
+                    f"{name!r}: give each segment its own list."
+                )
+            lists[name] = segment
 
     def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
         """Upsert adds and updates into the segment's list, remove leavers, send events."""

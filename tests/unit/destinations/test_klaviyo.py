@@ -315,3 +315,12 @@ def test_a_stale_remembered_profile_id_is_looked_up_again() -> None:
     assert deleted == [["01GONE"], ["01NEW"]]
     assert sink.ids == {"a@x.com": "01NEW"}
     assert [(a.destination_key, a.ok) for a in sink.rows_] == [("a@x.com", True)]
+
+
+def test_two_segments_cannot_share_a_list() -> None:
+    target = destination(lambda request: jsonapi(500, {}))
+    with pytest.raises(KlaviyoConfigError, match="vip and winback both sync to the Klaviyo list"):
+        target.check_options({"vip": {"list": "VIPs"}, "winback": {"list": " VIPs "}})
+    with pytest.raises(KlaviyoConfigError, match="segment lapsed: klaviyo needs a list name"):
+        target.check_options({"lapsed": {"events": True}})
+    target.check_options({"vip": {"list": "VIPs"}, "winback": {"list": "Winback"}})
