@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from activations.destinations.base import (
@@ -92,6 +92,7 @@ LIMITS = {
 PERMANENT_IMPORT_CODES = frozenset({"invalid", "duplicate_profile", "payload_too_large"})
 DEFAULT_ENTERED_METRIC = "Entered segment"
 DEFAULT_EXITED_METRIC = "Exited segment"
+T = TypeVar("T")
 _KEY_ATTRIBUTE = {"email": "email", "phone": "phone_number", "person_id": "external_id"}
 
 
@@ -242,19 +243,9 @@ def _event_batches(
 ) -> Iterator[list[tuple[Event, dict[str, Any]]]]:
     """Events with their entries, in requests within the count and byte limits (entries carry
     the traits, so 1,000 of them can pass 5 MB)."""
-    batch: list[tuple[Event, dict[str, Any]]] = []
-    batch_bytes = 0
-    budget = MAX_JOB_BYTES - 1_000
-    for event in events:
-        entry = _event_entry(event, segment, key, metrics)
-        size = _size(entry) + 1
-        if batch and (len(batch) >= MAX_EVENTS or batch_bytes + size > budget):
-            yield batch
-            batch, batch_bytes = [], 0
-        batch.append((event, entry))
-        batch_bytes += size
-    if batch:
-        yield batch
+    entries = ((event, _event_entry(event, segment, key, metrics)) for event in events)
+    sized = ((pair, _size(pair[1])) for pair in entries)
+    return _within_limits(sized, MAX_EVENTS)
 
 
 def _event_payload(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -289,19 +280,27 @@ def _size(document: Any) -> int:
 def _job_chunks(members: Sequence[Member], key: str) -> Iterator[list[tuple[Member, bytes]]]:
     """Members with their serialised profiles, in jobs within the count and byte limits. A
     profile over the per-profile limit stays in its chunk for the caller to refuse."""
-    chunk: list[tuple[Member, bytes]] = []
-    chunk_bytes = 0
-    budget = MAX_JOB_BYTES - 1_000  # the job envelope around the profiles
-    for member in members:
-        encoded = json.dumps(_profile(member, key), separators=(",", ":")).encode()
-        size = len(encoded) + 1
-        if chunk and (len(chunk) >= MAX_JOB_PROFILES or chunk_bytes + size > budget):
-            yield chunk
-            chunk, chunk_bytes = [], 0
-        chunk.append((member, encoded))
-        chunk_bytes += size
-    if chunk:
-        yield chunk
+    encoded = (
+        (member, json.dumps(_profile(member, key), separators=(",", ":")).encode())
+        for member in members
+    )
+    return _within_limits(((pair, len(pair[1])) for pair in encoded), MAX_JOB_PROFILES)
+
+
+def _within_limits(sized: Iterable[tuple[T, int]], max_count: int) -> Iterator[list[T]]:
+    """Items in request-sized batches: at most `max_count` each, and their sizes (plus a comma
+    each) within 5 MB less room for the job envelope around them."""
+    batch: list[T] = []
+    batch_bytes = 0
+    budget = MAX_JOB_BYTES - 1_000
+    for item, size in sized:
+        if batch and (len(batch) >= max_count or batch_bytes + size + 1 > budget):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append(item)
+        batch_bytes += size + 1
+    if batch:
+        yield batch
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
