@@ -142,29 +142,14 @@ class _LedgerSink:
         self.segment: SegmentReport | None = None
 
     def sending(self, intents: Sequence[RowIntent]) -> None:
-        if not intents or self.segment is None:
-            return
-        with connect(self.settings.warehouse) as connection:
-            record_intents(
-                connection,
-                state_schema=self.settings.state_schema,
-                destination=self.destination,
-                segment=self.segment.segment,
-                intents=intents,
-            )
+        if intents and self.segment is not None:
+            self._write(record_intents, segment=self.segment.segment, intents=intents)
 
     def rows(self, acks: Sequence[RowAck]) -> None:
         if not acks or self.segment is None:
             return
         failpoint("sync_before_ack")
-        with connect(self.settings.warehouse) as connection:
-            record_acks(
-                connection,
-                state_schema=self.settings.state_schema,
-                destination=self.destination,
-                segment=self.segment.segment,
-                acks=acks,
-            )
+        self._write(record_acks, segment=self.segment.segment, acks=acks)
         for ack in acks:
             if ack.ok:
                 if ack.operation == "add":
@@ -183,13 +168,7 @@ class _LedgerSink:
             return
         sent = [ack.event_id for ack in acks if ack.ok]
         if sent:
-            with connect(self.settings.warehouse) as connection:
-                record_event_acks(
-                    connection,
-                    state_schema=self.settings.state_schema,
-                    destination=self.destination,
-                    event_ids=sent,
-                )
+            self._write(record_event_acks, event_ids=sent)
         self.segment.events += len(sent)
         for ack in acks:
             if not ack.ok:
@@ -197,35 +176,30 @@ class _LedgerSink:
                 self.segment.reasons[f"event: {ack.reason or 'unknown error'}"] += 1
 
     def profile_ids(self, ids: Mapping[str, str]) -> None:
-        with connect(self.settings.warehouse) as connection:
-            record_profile_ids(
-                connection,
-                state_schema=self.settings.state_schema,
-                destination=self.destination,
-                ids=ids,
-            )
+        self._write(record_profile_ids, ids=ids)
 
     def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
         statuses = {address: "subscribing" for address in subscribe}
         statuses.update({address: "unsubscribing" for address in unsubscribe})
-        self._record_consents(statuses)
+        self._write(record_consents, channel="email", statuses=statuses)
 
     def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
         failpoint("sync_before_ack")
         statuses = {address: "subscribed" for address in subscribed}
         statuses.update({address: "unsubscribed" for address in unsubscribed})
-        self._record_consents(statuses)
+        self._write(record_consents, channel="email", statuses=statuses)
         self.sync_report.consents_granted += len(subscribed)
         self.sync_report.consents_revoked += len(unsubscribed)
 
-    def _record_consents(self, statuses: Mapping[str, str]) -> None:
+    def _write(self, record: Callable[..., None], **values: Any) -> None:
+        """One ledger write in its own short transaction: no connection is held while the
+        destination works (DuckDB has a single writer)."""
         with connect(self.settings.warehouse) as connection:
-            record_consents(
+            record(
                 connection,
                 state_schema=self.settings.state_schema,
                 destination=self.destination,
-                channel="email",
-                statuses=statuses,
+                **values,
             )
 
 
