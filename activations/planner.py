@@ -5,7 +5,8 @@ the segment's destination identity (email, phone or person_id). The ledger holds
 destination acknowledged. Their difference, computed in SQL inside the warehouse, is the plan:
 adds (new members, changed keys, rows that failed before), removes (members who left, old keys),
 trait updates, and enter/exit events after the destination's baseline. `cohortflow plan` prints it
-and a sync executes exactly it, segment by segment, with rows streamed by `plan_rows`.
+and a sync executes exactly it, segment by segment, with rows streamed by `plan_rows`
+and `plan_sends`.
 
 The mass-removal gate lives here too: a plan that would remove more than `max_exit_fraction` of
 what the destination holds from us is blocked until its id is approved. An empty segment after a
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
@@ -30,6 +31,8 @@ from activations.segment_config import DestinationConfig, SegmentConfig
 from activations.transform import MODELS_SCHEMA
 
 RowKind = Literal["add", "remove", "update"]
+# What `cohortflow plan` shows of a sampled row: which row it is, not what would be sent.
+_SAMPLE_COLUMNS = ("destination_key", "person_id", "traits_hash")
 _ROW_QUERIES: dict[RowKind, str] = {
     "add": "select_plan_adds",
     "remove": "select_plan_removes",
@@ -181,7 +184,7 @@ def _segment_plan(
     }
     samples: dict[str, list[dict[str, Any]]] = {
         kind: [
-            dict(row._mapping)
+            {column: row._mapping[column] for column in _SAMPLE_COLUMNS}
             for row in connection.execute(
                 first_rows(connection, name, "destination_key", **ids),
                 {**scope, "limit": sample_size},
@@ -260,13 +263,32 @@ def plan_rows(
     Raises:
         CohortflowError: the plan is blocked by the mass-removal gate.
     """
+    for row in _plan_query(connection, state_schema, plan, kind):
+        yield PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash))
+
+
+def plan_sends(
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: RowKind
+) -> Iterator[Row[Any]]:
+    """Stream one part of a plan with what a destination needs to send it: the `plan_rows`
+    columns plus, for adds and updates, email, phone and traits (JSON text), and for removes the
+    destination's `profile_id` when known. Read in the plan's own query, so a sync of a few
+    changes in a large segment reads those few rows, not the segment.
+
+    Raises:
+        CohortflowError: the plan is blocked by the mass-removal gate.
+    """
+    yield from _plan_query(connection, state_schema, plan, kind)
+
+
+def _plan_query(
+    connection: Connection, state_schema: str, plan: SegmentPlan, kind: RowKind
+) -> Iterator[Row[Any]]:
     if plan.blocked:
         raise CohortflowError(plan.block_reason or "plan blocked")
     ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA, "key_column": plan.key}
     query = statement(connection, _ROW_QUERIES[kind], **ids)
-    result = connection.execute(query, {"destination": plan.destination, "segment": plan.segment})
-    for row in result:
-        yield PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash))
+    yield from connection.execute(query, {"destination": plan.destination, "segment": plan.segment})
 
 
 def approve(

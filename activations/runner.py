@@ -41,7 +41,7 @@ from activations.ledger import (
     record_profile_ids,
 )
 from activations.migrations import migrate
-from activations.planner import RowKind, SegmentPlan, build_plan, plan_rows
+from activations.planner import PlanRow, RowKind, SegmentPlan, build_plan, plan_sends
 from activations.queries import statement
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
@@ -321,55 +321,43 @@ def _segment_work(
     plan: SegmentPlan,
     destination: str,
 ) -> SegmentWork:
-    ids = {"state_schema": settings.state_schema, "models_schema": MODELS_SCHEMA}
+    """The rows of `plan` with what the destination needs to send them. Everything is read
+    through the plan's own queries, so a sync of a few changes in a large segment reads those
+    few rows, not the segment."""
+    state = settings.state_schema
+    ids = {"state_schema": state, "models_schema": MODELS_SCHEMA}
     scope = {"destination": destination, "segment": plan.segment}
-    members = {
-        str(row.destination_key): row
-        for row in connection.execute(
-            statement(connection, "select_sync_members", **ids, key_column=config.key), scope
-        )
-    }
 
-    def member(key: str) -> Member:
-        row = members[key]
-        return Member(
-            destination_key=key,
-            person_id=str(row.person_id),
-            traits_hash=str(row.traits_hash),
-            email=row.email,
-            phone=row.phone,
-            traits=json.loads(row.traits),
-        )
-
-    def keys(kind: RowKind) -> list[str]:
+    def members(kind: RowKind) -> list[Member]:
         # A key shared by two people (a shared inbox) is one profile at the destination.
-        return list(
-            dict.fromkeys(
-                row.destination_key
-                for row in plan_rows(
-                    connection, state_schema=settings.state_schema, plan=plan, kind=kind
+        by_key: dict[str, Member] = {}
+        for row in plan_sends(connection, state_schema=state, plan=plan, kind=kind):
+            key = str(row.destination_key)
+            if key not in by_key:
+                by_key[key] = Member(
+                    destination_key=key,
+                    person_id=str(row.person_id),
+                    traits_hash=str(row.traits_hash),
+                    email=row.email,
+                    phone=row.phone,
+                    traits=json.loads(row.traits),
                 )
-            )
-        )
+        return list(by_key.values())
 
-    removes = list(
-        plan_rows(connection, state_schema=settings.state_schema, plan=plan, kind="remove")
-    )
+    removes: list[PlanRow] = []
+    profile_ids: dict[str, str] = {}
+    for row in plan_sends(connection, state_schema=state, plan=plan, kind="remove"):
+        removes.append(PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash)))
+        if row.profile_id is not None:
+            profile_ids[str(row.destination_key)] = str(row.profile_id)
     target = next(t for t in config.destinations if t.name == destination)
-    events = _events(connection, ids, scope, config, members) if target.events else []
-    profile_ids = {
-        str(row.destination_key): str(row.profile_id)
-        for row in connection.execute(
-            statement(connection, "select_destination_profiles", **ids),
-            {"destination": destination},
-        )
-    }
+    events = _events(connection, ids, scope, config) if target.events else []
     return SegmentWork(
         plan=plan,
         options=target.options,
         key=config.key,
-        adds=[member(key) for key in keys("add")],
-        updates=[member(key) for key in keys("update")],
+        adds=members("add"),
+        updates=members("update"),
         removes=removes,
         events=events,
         profile_ids=profile_ids,
@@ -381,7 +369,6 @@ def _events(
     ids: Mapping[str, str],
     scope: Mapping[str, str],
     config: SegmentConfig,
-    members: Mapping[str, Any],
 ) -> list[Event]:
     changes = list(
         connection.execute(
@@ -399,23 +386,19 @@ def _events(
             query, {"person_ids": sorted({str(c.person_id) for c in changes})}
         )
     }
-    traits = {str(row.person_id): row.traits for row in members.values()}
     events = []
     for change in changes:
         person = people.get(str(change.person_id))
-        entered = change.change == "entered"
         events.append(
             Event(
                 event_id=str(change.event_id),
-                change="entered" if entered else "exited",
+                change="entered" if change.change == "entered" else "exited",
                 run_id=str(change.run_id),
                 occurred_at=change.as_of,
                 person_id=str(change.person_id),
                 email=person.email if person is not None else None,
                 phone=person.phone if person is not None else None,
-                traits=json.loads(traits[str(change.person_id)])
-                if entered and str(change.person_id) in traits
-                else {},
+                traits=json.loads(change.traits) if change.traits is not None else {},
             )
         )
     return events

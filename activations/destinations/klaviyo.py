@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -69,6 +71,8 @@ MAX_SUBSCRIBE = 1_000
 MAX_UNSUBSCRIBE = 100
 LOOKUP_PAGE = 100
 ERRORS_PAGE = 100
+# Import jobs queued for the sending thread (5 MB bodies): one uploading, one ready behind it.
+IMPORTS_IN_FLIGHT = 2
 
 LIMITS = {
     name: RateLimit(f"{NAME}:{name}", burst=burst, steady=steady)
@@ -324,6 +328,7 @@ class KlaviyoDestination:
     time_scale: float = 1.0
     job_deadline: float = 1_800.0
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     name: str = NAME
     _lists: dict[str, str] = field(default_factory=dict)
 
@@ -439,56 +444,78 @@ class KlaviyoDestination:
     def _upsert(
         self, rows: Sequence[tuple[Member, str]], key: str, list_id: str, sink: AckSink
     ) -> None:
-        """Submit every import job first, then collect them: Klaviyo works on queued jobs while
-        later ones are still being sent, so the sync waits for the slowest job, not their sum."""
+        """Send every import job, then collect them: Klaviyo works on queued jobs while later
+        ones are still being sent, so the sync waits for the slowest job, not their sum.
+
+        Jobs are sent from one background thread, so the next job's profiles are serialised and
+        recorded as sending while the previous job's 5 MB are uploaded and accepted; at most
+        `IMPORTS_IN_FLIGHT` jobs wait for the sender at once. Every acknowledgement is written
+        from this thread, in order."""
         operation = {member.destination_key: op for member, op in rows}
-        submitted: list[tuple[list[Member], dict[str, Any]]] = []
-        for chunk in _job_chunks([member for member, _ in rows], key):
-            oversized = [m for m, encoded in chunk if len(encoded) > MAX_PROFILE_BYTES]
-            if oversized:
-                refused = "traits over 100 KB"
-                sink.rows(
-                    [
-                        _ack(m, operation[m.destination_key], False, False, refused)
-                        for m in oversized
-                    ]
-                )
-            sendable = [(m, p) for m, p in chunk if len(p) <= MAX_PROFILE_BYTES]
-            if not sendable:
-                continue
-            members = [member for member, _ in sendable]
-            sink.sending(
-                [
-                    RowIntent(
-                        m.destination_key, m.person_id, _operation(operation, m), m.traits_hash
-                    )
-                    for m in members
-                ]
-            )
+        submitted: list[tuple[list[Member], dict[str, Any], float]] = []
+        in_flight: deque[tuple[list[Member], Future[tuple[dict[str, Any], float]]]] = deque()
+
+        def settle(members: list[Member], sent: Future[tuple[dict[str, Any], float]]) -> None:
             try:
-                job = self.client.request(
-                    "POST",
-                    "/api/profile-bulk-import-jobs",
-                    limit=LIMITS["bulk_import_profiles"],
-                    content=_profiles_body([profile for _, profile in sendable], list_id),
-                ).json()["data"]
+                job, submitted_at = sent.result()
             except (RetryableError, ClientError) as error:
                 sink.rows(_failed(members, operation, error))
-                continue
-            submitted.append((members, job))
-        for members, job in submitted:
-            sink.rows(self._collect_job(members, job, key, operation))
+            else:
+                submitted.append((members, job, submitted_at))
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="klaviyo-import") as sender:
+            for chunk in _job_chunks([member for member, _ in rows], key):
+                oversized = [m for m, encoded in chunk if len(encoded) > MAX_PROFILE_BYTES]
+                if oversized:
+                    refused = "traits over 100 KB"
+                    sink.rows(
+                        [
+                            _ack(m, operation[m.destination_key], False, False, refused)
+                            for m in oversized
+                        ]
+                    )
+                sendable = [(m, p) for m, p in chunk if len(p) <= MAX_PROFILE_BYTES]
+                if not sendable:
+                    continue
+                members = [member for member, _ in sendable]
+                sink.sending(
+                    [
+                        RowIntent(
+                            m.destination_key, m.person_id, _operation(operation, m), m.traits_hash
+                        )
+                        for m in members
+                    ]
+                )
+                body = _profiles_body([profile for _, profile in sendable], list_id)
+                if len(in_flight) >= IMPORTS_IN_FLIGHT:
+                    settle(*in_flight.popleft())
+                in_flight.append((members, sender.submit(self._send_import, body)))
+            while in_flight:
+                settle(*in_flight.popleft())
+        for members, job, submitted_at in submitted:
+            sink.rows(self._collect_job(members, job, submitted_at, key, operation))
+
+    def _send_import(self, body: bytes) -> tuple[dict[str, Any], float]:
+        """Create one import job; its JSON:API resource and when Klaviyo accepted it."""
+        job = self.client.request(
+            "POST",
+            "/api/profile-bulk-import-jobs",
+            limit=LIMITS["bulk_import_profiles"],
+            content=body,
+        ).json()["data"]
+        return job, self.clock()
 
     def _collect_job(
         self,
         members: Sequence[Member],
         job: dict[str, Any],
+        submitted_at: float,
         key: str,
         operation: Mapping[str, str],
     ) -> list[RowAck]:
         """Wait for a submitted job and acknowledge exactly the rows it did not reject."""
         try:
-            job = self._wait_for_job(str(job["id"]), job)
+            job = self._wait_for_job(str(job["id"]), job, submitted_at)
             attributes = job["attributes"]
             failed_count = int(attributes.get("failed_count") or 0)
             failed = self._import_errors(str(job["id"]), key) if failed_count else {}
@@ -516,18 +543,27 @@ class KlaviyoDestination:
                 acks.append(_ack(member, op, True, False, None))
         return acks
 
-    def _wait_for_job(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    def _wait_for_job(
+        self, job_id: str, job: dict[str, Any], submitted_at: float
+    ) -> dict[str, Any]:
         """Poll until the job is done or `job_deadline` API seconds passed; a job still running
-        then is left to Klaviyo and its rows are retried next run (a re-import is harmless)."""
+        then is left to Klaviyo and its rows are retried next run (a re-import is harmless).
+
+        Waits count from the job's submission, not from when its turn to be collected came: a
+        job submitted while later ones were being sent has had that time to run, so it is
+        looked at at once instead of after a fixed pause."""
         # Small jobs finish in well under a second: look early, then back off to every 10 s.
         delay = self.poll_interval / 4 / self.time_scale
-        waited = 0.0
+        deadline = submitted_at + self.job_deadline / self.time_scale
+        due = submitted_at + delay
         while job["attributes"]["status"] in ("queued", "processing"):
-            if waited >= self.job_deadline / self.time_scale:
+            now = self.clock()
+            if now >= deadline:
                 break
-            self.sleep(delay)
-            waited += delay
+            if due > now:
+                self.sleep(min(due, deadline) - now)  # a last look at the deadline
             delay = min(delay * 2, 10.0 / self.time_scale)
+            due = max(due, now) + delay
             job = self.client.request(
                 "GET",
                 f"/api/profile-bulk-import-jobs/{job_id}",

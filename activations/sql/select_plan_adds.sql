@@ -2,7 +2,14 @@
 -- email changed, rows that failed before, and keys whose removal was sent but never confirmed),
 -- except rows it refused permanently that still carry the data it refused (quarantined until
 -- the data changes).
-select cur.{key_column} as destination_key, cur.person_id, cur.traits_hash
+select
+    cur.{key_column} as destination_key,
+    cur.person_id,
+    cur.traits_hash,
+    -- what a sync sends: contact details and the traits (canonical JSON text)
+    cur.email,
+    cur.phone,
+    cur.traits
 from {models_schema}.segment_membership as cur
 where cur.segment = :segment
     and cur.{key_column} is not null

@@ -1,6 +1,13 @@
 -- Members the destination holds whose traits changed since they were last acknowledged, except
 -- updates it refused permanently for exactly these traits (quarantined until they change).
-select cur.{key_column} as destination_key, cur.person_id, cur.traits_hash
+select
+    cur.{key_column} as destination_key,
+    cur.person_id,
+    cur.traits_hash,
+    -- what a sync sends: contact details and the traits (canonical JSON text)
+    cur.email,
+    cur.phone,
+    cur.traits
 from {models_schema}.segment_membership as cur
 inner join {state_schema}.sync_ledger as held
     on held.destination = :destination

@@ -180,6 +180,69 @@ def test_a_job_failing_rows_it_does_not_name_acknowledges_none_of_them() -> None
     assert [(a.ok, a.retryable) for a in sink.rows_] == [(False, True), (False, True)]
 
 
+@dataclass
+class FakeClock:
+    """API time that passes only when the destination sleeps or a request is answered."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def polling_destination(
+    clock: FakeClock, finished_after: int, request_seconds: float
+) -> tuple[KlaviyoDestination, list[str]]:
+    """A destination whose import jobs report `complete` from their `finished_after`-th poll;
+    every answer costs `request_seconds` of the fake clock."""
+    polls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        clock.now += request_seconds
+        path = request.url.path
+        if path == "/api/lists":
+            return jsonapi(200, lists_with("L1"))
+        if path == "/api/profile-bulk-import-jobs":
+            return jsonapi(202, job("queued", 1))
+        polls.append(path)
+        status = "complete" if len(polls) >= finished_after else "processing"
+        return jsonapi(200, job(status, 1))
+
+    target = destination(handler)
+    target.poll_interval = 4.0  # first look 1 s after submission, then 2 s, 4 s, ...
+    target.sleep, target.clock = clock.sleep, lambda: clock.now
+    target.job_deadline = 30.0
+    return target, polls
+
+
+def test_a_job_is_first_looked_at_a_poll_interval_after_it_was_submitted() -> None:
+    # Jobs are all submitted, then collected: by the time the first is collected, sending
+    # the rest took longer than the first pause, so no job needs a pause of its own.
+    clock = FakeClock()
+    target, polls = polling_destination(clock, finished_after=1, request_seconds=2.0)
+    members = [member(i) for i in range(MAX_JOB_PROFILES * 3)]
+    sink = Sink()
+    target.sync_segment(work(adds=members), sink)
+    assert len(polls) == 3
+    assert clock.slept == []
+    assert all(ack.ok for ack in sink.rows_) and len(sink.rows_) == len(members)
+
+
+def test_a_job_that_never_finishes_is_left_at_the_deadline_and_retried_next_run() -> None:
+    clock = FakeClock()
+    target, polls = polling_destination(clock, finished_after=10**6, request_seconds=0.0)
+    sink = Sink()
+    target.sync_segment(work(adds=[member(0)]), sink)
+    # Pauses double from 1 s to the 10 s cap until 30 API seconds after submission.
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0, 10.0, 5.0]
+    assert len(polls) == 6
+    assert [(a.ok, a.retryable, a.reason) for a in sink.rows_] == [
+        (False, True, "klaviyo import job not complete")
+    ]
+
+
 def test_an_unanswered_list_create_is_followed_by_a_lookup_not_a_second_create() -> None:
     creates: list[int] = []
 
