@@ -28,6 +28,7 @@ from activations.destinations.base import (
     SegmentWork,
 )
 from activations.destinations.registry import open_destination, unavailable_reason
+from activations.errors import CohortflowError
 from activations.failpoints import failpoint
 from activations.http import ClientError, HttpClient, HttpError
 from activations.ledger import (
@@ -42,6 +43,8 @@ from activations.ledger import (
 )
 from activations.migrations import migrate
 from activations.planner import PlanRow, RowKind, SegmentPlan, build_plan, plan_sends
+from activations.quality.gate import run_checks
+from activations.quality.results import CheckReport
 from activations.queries import statement
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
@@ -209,8 +212,11 @@ def run_sync(
     destination: str,
     configs: Mapping[str, SegmentConfig],
     environ: Mapping[str, str],
+    holds: Mapping[str, str] | None = None,
 ) -> SyncReport:
-    """Sync every segment routed to `destination` as of the last recorded run.
+    """Sync every segment routed to `destination` as of the last recorded run, except the
+    segments in `holds` (segment -> why: a failed blocking data-quality check), which are
+    reported as blocked and get no call at all.
 
     Raises:
         CohortflowError: credentials or a segment's options are missing or invalid, or the
@@ -240,6 +246,11 @@ def run_sync(
         for segment_plan in plan.segments:
             segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
             report.segments.append(segment_report)
+            held = (holds or {}).get(segment_plan.segment)
+            if held is not None:
+                segment_report.status = "blocked"
+                segment_report.message = held
+                continue
             if segment_plan.blocked:
                 segment_report.status = "blocked"
                 segment_report.message = segment_plan.block_reason
@@ -440,6 +451,7 @@ class SyncOutcome:
 
     reports: tuple[SyncReport, ...]
     skipped: Mapping[str, str]
+    checks: CheckReport | None = None
 
 
 def sync_all(
@@ -448,17 +460,49 @@ def sync_all(
     configs: Mapping[str, SegmentConfig],
     environ: Mapping[str, str],
     on_step: Callable[[str], None] | None = None,
+    only: str | None = None,
 ) -> SyncOutcome:
-    """Sync every destination some segment is routed to and the environment has credentials
-    for; the others are skipped with the reason (a run without credentials still succeeds)."""
-    reports = []
+    """Check the data, then sync every destination some segment is routed to (or `only` that
+    one) and the environment has credentials for; the others are skipped with the reason (a run
+    without credentials still succeeds). A segment a failed blocking check holds is not sent.
+
+    Raises:
+        CohortflowError: `only` names a destination no segment is routed to.
+    """
+    step = on_step or (lambda _: None)
+    available = []
     skipped = {}
-    for name in destinations_in(configs):
+    names = destinations_in(configs)
+    if only is not None:
+        if only not in names:
+            raise CohortflowError(
+                f"no segment is routed to {only!r}; routed destinations: "
+                f"{', '.join(names) or 'none'}."
+            )
+        names = [only]
+    for name in names:
         reason = unavailable_reason(name, environ)
-        if reason is not None:
+        if reason is None:
+            available.append(name)
+        else:
             skipped[name] = reason
-            continue
-        if on_step is not None:
-            on_step(f"syncing {name}")
-        reports.append(run_sync(settings, destination=name, configs=configs, environ=environ))
-    return SyncOutcome(reports=tuple(reports), skipped=skipped)
+    if only is not None and only in skipped:
+        # Asked for by name: fail with the destination's own explanation of what is missing.
+        with open_destination(only, environ):
+            pass
+        raise CohortflowError(f"{only} cannot be synced: {skipped[only]}.")
+    if not available:
+        return SyncOutcome(reports=(), skipped=skipped)
+    step("checking data quality")
+    checks = run_checks(settings, configs=configs)
+    reports = []
+    for name in available:
+        step(f"syncing {name}")
+        routed = [
+            c.segment for c in configs.values() if any(t.name == name for t in c.destinations)
+        ]
+        holds = checks.holds_for(name, routed)
+        reports.append(
+            run_sync(settings, destination=name, configs=configs, environ=environ, holds=holds)
+        )
+    return SyncOutcome(reports=tuple(reports), skipped=skipped, checks=checks)

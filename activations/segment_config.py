@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activations.errors import CohortflowError
+from activations.quality.config import SegmentChecks, segment_checks
 
 DestinationKey = Literal["email", "phone", "person_id"]
 DESTINATION_KEYS: tuple[DestinationKey, ...] = ("email", "phone", "person_id")
@@ -45,6 +46,11 @@ class SegmentConfig:
     key: DestinationKey = "email"
     traits: tuple[str, ...] = ()
     destinations: tuple[DestinationConfig, ...] = ()
+    checks: SegmentChecks = field(default_factory=SegmentChecks)
+
+    @property
+    def destination_names(self) -> tuple[str, ...]:
+        return tuple(target.name for target in self.destinations)
 
 
 def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
@@ -96,4 +102,5 @@ def parse_segment_config(segment: str, meta: dict[str, Any]) -> SegmentConfig:
         key=key,
         traits=tuple(meta.get("traits") or ()),
         destinations=tuple(destinations),
+        checks=segment_checks(segment, meta.get("checks")),
     )

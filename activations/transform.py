@@ -23,6 +23,7 @@ from activations.warehouse import Warehouse
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # Written by every `cohortflow run` (dbt parse); segment settings are read from it.
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+RUN_RESULTS_PATH = DBT_PROJECT_DIR / "target" / "run_results.json"
 MODELS_SCHEMA = "analytics"
 _FAILED = {"error", "fail", "runtime error"}
 

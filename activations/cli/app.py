@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from activations.cli.commands import changes, generate, load, plan, run, segments, sync
+from activations.cli.commands import changes, checks, generate, load, plan, run, segments, sync
 from activations.cli.output import print_error
 from activations.errors import CohortflowError
 
@@ -24,6 +24,7 @@ app.command(name="run")(run.run)
 app.command(name="changes")(changes.changes)
 app.command(name="plan")(plan.plan)
 app.command(name="approve")(plan.approve)
+app.command(name="checks")(checks.checks)
 app.command(name="sync")(sync.sync)
 app.add_typer(segments.app, name="segments")
 

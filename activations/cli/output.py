@@ -17,6 +17,7 @@ from rich.table import Table
 from activations.changes import RecordedRun, SegmentChanges
 
 if TYPE_CHECKING:
+    from activations.quality.results import CheckReport
     from activations.runner import SyncReport
     from activations.sandbox.klaviyo import KlaviyoSandbox
 
@@ -161,3 +162,40 @@ def sandbox_totals(sandbox: KlaviyoSandbox) -> str:
         f"Klaviyo sandbox holds {len(state.profiles):,} profiles, {len(state.events):,} events and "
         f"{len(state.subscriptions):,} email subscriptions."
     )
+
+
+def checks_table(report: CheckReport, *, all_results: bool = False) -> Table:
+    """The checks that failed or warned (every check with `all_results`), worst first."""
+    shown = [r for r in report.results if all_results or r.status != "passed"]
+    table = Table(
+        title="Data-quality checks", title_justify="left", show_edge=False, pad_edge=False
+    )
+    for column in ("check", "subject", "status", "finding"):
+        table.add_column(column, justify="left", overflow="fold")
+    for result in shown:
+        status: str = result.status
+        if result.holds:
+            status = "FAILED (blocks)"
+        elif result.status == "failed":
+            status = "failed (approved)" if result.approved_by else "failed (warns)"
+        table.add_row(result.check, result.subject, status, result.message)
+    return table
+
+
+def checks_totals(report: CheckReport) -> str:
+    """One line: how many checks passed, warned, failed, and how many hold syncs."""
+    counts = report.counts()
+    return (
+        f"checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed"
+        f" ({len(report.holding)} holding syncs back)"
+    )
+
+
+def print_check_holds(report: CheckReport) -> None:
+    """For each failure that holds syncs: what, why, sample rows and how to let it through."""
+    from activations.quality.results import hold_reason
+
+    for result in report.holding:
+        print_note(f"blocked: {hold_reason(result)}")
+        for sample in result.samples:
+            print_note("  e.g. " + ", ".join(f"{k}={v}" for k, v in sample.items()))

@@ -37,6 +37,8 @@ class BufferedDuckDBDialect(duckdb_engine.Dialect):
 
     driver = "buffered"
     execution_ctx_cls = _BufferedExecutionContext
+    # SQLAlchemy asks every dialect subclass to say so itself; duckdb_engine says False.
+    supports_statement_cache = False
 
 
 def register() -> None:

@@ -13,6 +13,7 @@ result is exactly how the DuckDB bug hid.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -21,6 +22,8 @@ import sqlalchemy as sa
 from activations.errors import CohortflowError
 from activations.quality import duckdb_buffered
 from activations.warehouse import Warehouse, check_identifier, duckdb_config
+
+ResultFormat = Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"]
 
 
 class MetricsUnavailable(CohortflowError):
@@ -49,40 +52,64 @@ def validate_table(
     table: str,
     expectations: Sequence[Any],
     suite_name: str,
-    result_format: Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"] = "SUMMARY",
+    result_format: ResultFormat = "SUMMARY",
 ) -> Any:
     """Run `expectations` (GX expectation objects) on `schema.table`; return GX's result.
 
     Raises:
         MetricsUnavailable: GX could not compute a metric (the result would be meaningless).
     """
-    import great_expectations as gx  # heavy: only when validating
+    # A query, not a table asset: GX drops `schema_name` from some metric queries on DuckDB
+    # (`select * from people` instead of `quality.people`). Identifiers are checked.
+    relation = f"{check_identifier(schema)}.{check_identifier(table)}"
+    query = f"select * from {relation}"
+    return validate_queries(warehouse, [(suite_name, query, expectations)], result_format)[0]
 
+
+def validate_queries(
+    warehouse: Warehouse,
+    suites: Sequence[tuple[str, str, Sequence[Any]]],
+    result_format: ResultFormat = "SUMMARY",
+) -> list[Any]:
+    """Validate each (name, SQL query, expectations) in one GX context; GX's results in order.
+
+    Every metric is computed by the warehouse: GX sends aggregate queries over each query.
+
+    Raises:
+        MetricsUnavailable: GX could not compute a metric (the result would be meaningless).
+    """
+    import great_expectations as gx  # heavy: only when validating
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:  # GX logs every temporary directory it makes at INFO
+        gx_logger.setLevel(logging.WARNING)
     connection_string, kwargs = datasource_arguments(warehouse)
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_sql(
         name="warehouse",
         connection_string=connection_string,
         kwargs=kwargs,  # type: ignore[call-arg]  # accepted at runtime (create_engine kwargs)
     )
+    results = []
     try:
-        # A query asset, not a table asset: GX drops `schema_name` from some metric queries on
-        # DuckDB (`select * from people` instead of `quality.people`). Identifiers are checked.
-        relation = f"{check_identifier(schema)}.{check_identifier(table)}"
-        asset = source.add_query_asset(name=relation, query=f"select * from {relation}")
-        batch = asset.add_batch_definition_whole_table("whole table")
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=suite_name, expectations=list(expectations))
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
-        )
-        result = definition.run(result_format=result_format)
+        for name, query, expectations in suites:
+            asset = source.add_query_asset(name=name, query=query)
+            batch = asset.add_batch_definition_whole_table("whole table")
+            suite = context.suites.add(
+                gx.ExpectationSuite(name=name, expectations=list(expectations))
+            )
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            results.append(definition.run(result_format=result_format))
     finally:
         source.get_execution_engine().engine.dispose()
         source.get_engine().dispose()
-    raise_on_metric_errors(result, suite_name)
-    return result
+    for (name, _, _), result in zip(suites, results, strict=True):
+        raise_on_metric_errors(result, name)
+    return results
 
 
 def raise_on_metric_errors(result: Any, suite_name: str) -> None:

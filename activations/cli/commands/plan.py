@@ -100,27 +100,44 @@ def plan(
 
 
 def approve(
-    plan_id: Annotated[str, typer.Argument(help="The plan id `cohortflow plan` printed.")],
+    approval_id: Annotated[
+        str,
+        typer.Argument(
+            help="A plan id `cohortflow plan` printed, or a check failure id (chk-...) "
+            "`cohortflow checks` printed."
+        ),
+    ],
 ) -> None:
-    """Approve a plan the mass-removal gate blocked, so its removals may be sent.
+    """Approve what a blocking safeguard held back: a plan the mass-removal gate blocked, or a
+    failed data-quality check.
 
-    The approval covers exactly that plan: if the next run changes what would be removed, the id
-    changes and the gate asks again.
+    The approval covers exactly that plan or failure: if the next run removes more, or the check
+    fails on other data, the id changes and the safeguard asks again.
     """
+    from activations.settings import Settings
+
+    settings = Settings.from_env()
+    if approval_id.startswith("chk-"):
+        from activations.quality.gate import approve_failure
+
+        failure = approve_failure(settings, approval_id, getpass.getuser())
+        print_note(
+            f"approved {approval_id}: check {failure['check']} on {failure['subject']} no longer "
+            "holds syncs for this run."
+        )
+        return
     from activations.planner import approve as approve_plan
     from activations.segment_config import load_segment_configs
-    from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
     from activations.warehouse import connect
 
-    settings = Settings.from_env()
     configs = load_segment_configs(MANIFEST_PATH)
     with connect(settings.warehouse) as connection:
         approved = approve_plan(
             connection,
             state_schema=settings.state_schema,
             configs=configs,
-            plan_id=plan_id,
+            plan_id=approval_id,
             approved_by=getpass.getuser(),
         )
     print_note(

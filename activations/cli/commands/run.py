@@ -112,6 +112,7 @@ def _print(result: RunResult, settings: Settings, json_output: bool) -> None:
                 **summary.as_dict(),
                 "syncs": [report.as_dict() for report in result.syncs.reports],
                 "syncs_skipped": dict(result.syncs.skipped),
+                "checks": result.syncs.checks.as_dict() if result.syncs.checks else None,
             }
         )
         return

@@ -8,6 +8,8 @@ import typer
 
 from activations.cli.options import JsonOption
 from activations.cli.output import (
+    checks_table,
+    checks_totals,
     print_json,
     print_note,
     progress_bar,
@@ -33,13 +35,14 @@ def sync(
 ) -> None:
     """Sync the last recorded run's segments into their destinations and print what landed.
 
-    Exit status 2 when a segment was held back by the mass-removal gate (see `cohortflow plan`),
-    3 when rows failed permanently (reasons in cohortflow_state.sync_row_errors) or a segment
-    failed as a whole.
+    Data-quality checks run first (see `cohortflow checks`); a segment a failed blocking check
+    holds is not sent at all. Exit status 2 when a segment was held back by a check or the
+    mass-removal gate (see `cohortflow plan`), 3 when rows failed permanently (reasons in
+    cohortflow_state.sync_row_errors) or a segment failed as a whole.
     """
     import os
 
-    from activations.runner import SyncOutcome, run_sync, sync_all
+    from activations.runner import sync_all
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
@@ -48,18 +51,13 @@ def sync(
     configs = load_segment_configs(MANIFEST_PATH)
     with progress_bar(enabled=not json_output) as progress:
         task = progress.add_task("syncing", total=None)
-        if destination is None:
-            outcome = sync_all(
-                settings,
-                configs=configs,
-                environ=os.environ,
-                on_step=lambda step: progress.update(task, description=step),
-            )
-        else:
-            report = run_sync(
-                settings, destination=destination, configs=configs, environ=os.environ
-            )
-            outcome = SyncOutcome(reports=(report,), skipped={})
+        outcome = sync_all(
+            settings,
+            configs=configs,
+            environ=os.environ,
+            on_step=lambda step: progress.update(task, description=step),
+            only=destination,
+        )
     print_sync_outcome(outcome, json_output)
     exit_on_sync_problems(outcome)
 
@@ -80,14 +78,19 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
             {
                 "syncs": [report.as_dict() for report in outcome.reports],
                 "skipped": dict(outcome.skipped),
+                "checks": outcome.checks.as_dict() if outcome.checks else None,
             }
         )
         return
+    if outcome.checks is not None:
+        if outcome.checks.holding or outcome.checks.warnings:
+            stdout.print(checks_table(outcome.checks))
+        stdout.print(checks_totals(outcome.checks), highlight=False)
     for report in outcome.reports:
         stdout.print(sync_table(report))
         stdout.print(sync_totals(report), highlight=False)
         for segment in report.blocked:
-            print_note(f"blocked: {segment.message}")
+            print_note(f"blocked: {report.destination}/{segment.segment}: {segment.message}")
         for segment in report.failed:
             print_note(f"failed: {segment.message}")
     for name, reason in outcome.skipped.items():

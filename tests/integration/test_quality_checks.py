@@ -1,0 +1,341 @@
+"""Each data-quality check on data that must pass and data that must fail, on DuckDB and Postgres.
+
+The models a check reads are written directly (no dbt build); raw thresholds come from a small
+manifest written here, as dbt would write them from `_sources.yml`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from activations.quality.gate import approve_failure, run_checks
+from activations.quality.results import CheckReport, CheckResult
+from activations.raw_contract import RAW_TABLES
+from activations.segment_config import SegmentConfig, parse_segment_config
+from activations.settings import Settings
+from activations.warehouse import Warehouse, connect
+from tests.support.activation import Person, Store, empty_models, publish
+
+pytestmark = pytest.mark.integration
+
+AS_OF = datetime(2026, 6, 30, 12, 0, 0)
+TYPES = {
+    "text": "varchar",
+    "timestamp": "timestamp",
+    "decimal": "decimal(18, 2)",
+    "integer": "integer",
+}
+SOURCES = {
+    "customers": {
+        "loaded_at_field": "created_at",
+        "freshness": {"error_after": {"count": 2, "period": "day"}},
+        "meta": {"cohortflow": {"min_rows": 1, "max_duplicate_fraction": 0.05}},
+    },
+    "orders": {"meta": {"cohortflow": {"min_rows": 1, "max_row_drop": 0.5}}},
+}
+
+
+@pytest.fixture
+def warehouse(warehouse_location: str) -> Iterator[Warehouse]:
+    with empty_models(warehouse_location) as warehouse:
+        with connect(warehouse) as connection:
+            connection.exec_driver_sql("drop schema if exists raw cascade")
+            connection.exec_driver_sql("create schema raw")
+            for table in RAW_TABLES:  # every contract table: a missing one fails on its own
+                columns = ", ".join(f"{c.name} {TYPES[c.type]}" for c in table.columns)
+                connection.exec_driver_sql(f"create table raw.{table.name} ({columns})")
+        yield warehouse
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "manifest.json"
+    sources = {
+        f"source.cohortflow.raw.{name}": {"source_name": "raw", "name": name, "config": config}
+        for name, config in SOURCES.items()
+    }
+    path.write_text(json.dumps({"sources": sources}), encoding="utf-8")
+    return path
+
+
+def configs(destination: str = "klaviyo", key: str = "email", **checks: Any) -> dict[str, Any]:
+    options = {"list": "VIPs"} if destination == "klaviyo" else {}
+    meta = {"key": key, "destinations": {destination: options}, "checks": checks or None}
+    return {"vip": parse_segment_config("vip", meta)}
+
+
+def check(
+    warehouse: Warehouse, manifest: Path, segments: dict[str, SegmentConfig] | None = None
+) -> CheckReport:
+    return run_checks(
+        Settings(warehouse=warehouse),
+        configs=configs() if segments is None else segments,
+        manifest_path=manifest,
+        run_results_path=manifest.parent / "no_run_results.json",
+    )
+
+
+def result(report: CheckReport, name: str, subject: str | None = None) -> CheckResult:
+    (found,) = [r for r in report.results if r.check == name and subject in (None, r.subject)]
+    return found
+
+
+def raw_rows(warehouse: Warehouse, customers: int, orders: int, newest: datetime) -> None:
+    with connect(warehouse) as connection:
+        connection.exec_driver_sql("delete from raw.customers")
+        connection.exec_driver_sql("delete from raw.orders")
+        connection.execute(
+            sa.text(
+                "insert into raw.customers (customer_id, email, created_at) "
+                "values (:id, :email, :at)"
+            ),
+            [
+                {"id": f"c{i}", "email": f"c{i}@example.com", "at": newest - timedelta(hours=i)}
+                for i in range(customers)
+            ],
+        )
+        if orders:
+            connection.execute(
+                sa.text("insert into raw.orders (order_id) values (:id)"),
+                [{"id": f"o{i}"} for i in range(orders)],
+            )
+
+
+def store(size: int, email: Any = None) -> Store:
+    people = {
+        f"p{i}": Person(f"p{i}", email(i) if email else f"p{i}@example.com") for i in range(size)
+    }
+    return Store(people=people, members={("vip", p): {"tier": "gold"} for p in people})
+
+
+# ---------------------------------------------------------------- raw tables
+
+
+def test_raw_completeness_fails_an_empty_table_and_a_collapse_against_the_accepted_count(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    publish(warehouse, store(30), AS_OF)
+    raw_rows(warehouse, customers=40, orders=100, newest=AS_OF)
+    assert result(check(warehouse, manifest), "raw_completeness", "raw.orders").status == "passed"
+
+    raw_rows(warehouse, customers=40, orders=60, newest=AS_OF)  # 40% fewer: allowed
+    assert result(check(warehouse, manifest), "raw_completeness", "raw.orders").status == "passed"
+
+    raw_rows(warehouse, customers=40, orders=20, newest=AS_OF)  # 67% fewer than 60: collapsed
+    collapsed = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    assert (collapsed.status, collapsed.holds, collapsed.observed) == ("failed", True, 20)
+    assert "60" in collapsed.message and collapsed.failure_id
+
+    # A collapse nobody accepted never becomes the new normal: still compared with 60.
+    still = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    assert still.status == "failed" and still.threshold == 30
+
+    raw_rows(warehouse, customers=40, orders=0, newest=AS_OF)
+    empty = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    assert empty.status == "failed" and empty.observed == 0
+
+
+def test_raw_freshness_compares_the_newest_row_with_the_run_as_of(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    publish(warehouse, store(30), AS_OF)
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF - timedelta(hours=47))
+    fresh = result(check(warehouse, manifest), "raw_freshness", "raw.customers")
+    assert fresh.status == "passed"
+
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF - timedelta(hours=49))
+    stale = result(check(warehouse, manifest), "raw_freshness", "raw.customers")
+    assert stale.status == "failed" and stale.holds
+    assert stale.observed == pytest.approx(49.0)
+
+
+def test_raw_duplicates_allow_a_few_copies_and_fail_a_table_loaded_twice(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    publish(warehouse, store(30), AS_OF)
+    raw_rows(warehouse, customers=100, orders=5, newest=AS_OF)
+    with connect(warehouse) as connection:  # one copied row: 2 of 101 rows share a key
+        connection.exec_driver_sql("insert into raw.customers select * from raw.customers limit 1")
+    assert result(check(warehouse, manifest), "raw_duplicates").status == "passed"
+
+    with connect(warehouse) as connection:
+        connection.exec_driver_sql("insert into raw.customers select * from raw.customers")
+    doubled = result(check(warehouse, manifest), "raw_duplicates")
+    assert doubled.status == "failed" and doubled.observed == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the sync payload
+
+
+def test_null_keys_fail_past_the_segments_threshold_with_sample_people(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    publish(warehouse, store(10, email=lambda i: None if i < 4 else f"p{i}@example.com"), AS_OF)
+    assert result(check(warehouse, manifest), "payload_null_keys").status == "passed"  # 40%
+
+    publish(warehouse, store(10, email=lambda i: None), AS_OF + timedelta(days=1))
+    failed = result(check(warehouse, manifest), "payload_null_keys")
+    assert (failed.status, failed.segment, failed.destination) == ("failed", "vip", "klaviyo")
+    assert failed.observed == 1.0
+    assert [s["person_id"] for s in failed.samples] == ["p0", "p1", "p2", "p3", "p4"]
+
+    strict = configs(max_null_key_fraction=0.0)
+    publish(
+        warehouse,
+        store(10, email=lambda i: None if i == 0 else f"p{i}@x.com"),
+        AS_OF + timedelta(days=2),
+    )
+    assert result(check(warehouse, manifest, strict), "payload_null_keys").status == "failed"
+
+
+def test_invalid_and_duplicate_keys_fail_and_say_which_people(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    publish(warehouse, store(10), AS_OF)
+    report = check(warehouse, manifest)
+    assert result(report, "payload_invalid_keys").status == "passed"
+    assert result(report, "payload_duplicate_keys").status == "passed"
+
+    emails = {3: "not-an-email", 5: "p6@example.com"}  # p5 and p6 share an inbox
+    publish(warehouse, store(10, email=lambda i: emails.get(i, f"p{i}@example.com")), AS_OF)
+    report = check(warehouse, manifest)
+    invalid = result(report, "payload_invalid_keys")
+    assert invalid.status == "failed" and [s["person_id"] for s in invalid.samples] == ["p3"]
+    duplicated = result(report, "payload_duplicate_keys")
+    assert duplicated.status == "failed"
+    assert sorted(s["person_id"] for s in duplicated.samples) == ["p5", "p6"]
+    assert all("example.com" in s["key"] and "p6@" not in s["key"] for s in duplicated.samples)
+
+
+def test_phone_keys_must_be_e164(warehouse: Warehouse, manifest: Path) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    phones = {i: f"+1555010{i:04d}" for i in range(10)}
+    people = {f"p{i}": Person(f"p{i}", None, phones[i]) for i in range(10)}
+    members = {("vip", p): {} for p in people}
+    publish(warehouse, Store(people=people, members=members), AS_OF)
+    by_phone = configs(key="phone")
+    assert result(check(warehouse, manifest, by_phone), "payload_invalid_keys").status == "passed"
+
+    people["p2"] = Person("p2", None, "555-0102")
+    publish(warehouse, Store(people=people, members=members), AS_OF)
+    assert result(check(warehouse, manifest, by_phone), "payload_invalid_keys").status == "failed"
+
+
+def test_traits_over_the_destinations_limit_fail(warehouse: Warehouse, manifest: Path) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    fine = store(5)
+    publish(warehouse, fine, AS_OF)
+    assert result(check(warehouse, manifest), "payload_trait_size").status == "passed"
+
+    fine.members[("vip", "p1")] = {"notes": "é" * 60_000}  # 120,000 bytes, 60,000 characters
+    publish(warehouse, fine, AS_OF)
+    oversized = result(check(warehouse, manifest), "payload_trait_size")
+    assert oversized.status == "failed" and [s["person_id"] for s in oversized.samples] == ["p1"]
+
+
+# ---------------------------------------------------------------- volume and consent
+
+
+def test_segment_volume_fails_an_implausible_move_and_passes_the_first_run(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    members = store(100)
+    publish(warehouse, members, AS_OF)
+    first = result(check(warehouse, manifest), "segment_volume")
+    assert first.status == "passed" and "first run" in first.message
+
+    for i in range(30):  # 30% leave: plausible
+        del members.members[("vip", f"p{i}")]
+    publish(warehouse, members, AS_OF + timedelta(days=1))
+    assert result(check(warehouse, manifest), "segment_volume").status == "passed"
+
+    for i in range(30, 70):  # 40 of 70 leave: 57%
+        del members.members[("vip", f"p{i}")]
+    publish(warehouse, members, AS_OF + timedelta(days=2))
+    moved = result(check(warehouse, manifest), "segment_volume")
+    assert moved.status == "failed" and moved.segment == "vip"
+    assert moved.observed == pytest.approx(40 / 70)
+
+    lenient = configs(max_change_fraction=0.6)
+    assert result(check(warehouse, manifest, lenient), "segment_volume").status == "passed"
+
+
+def test_sms_routed_members_need_sms_consent(warehouse: Warehouse, manifest: Path) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    people = {f"p{i}": Person(f"p{i}", None, f"+1555010{i:04d}") for i in range(4)}
+    publish(warehouse, Store(people=people, members={("vip", p): {} for p in people}), AS_OF)
+    sms = configs(destination="sms", key="phone")
+    with connect(warehouse) as connection:
+        connection.execute(
+            sa.text("insert into analytics.contact_consent values ('sms', :a, :s, :at, 'test')"),
+            [{"a": f"+1555010{i:04d}", "s": "subscribed", "at": AS_OF} for i in range(4)],
+        )
+    assert result(check(warehouse, manifest, sms), "consent_sms").status == "passed"
+
+    with connect(warehouse) as connection:
+        connection.exec_driver_sql(
+            "update analytics.contact_consent set status = 'unsubscribed' "
+            "where address = '+15550100002'"
+        )
+    refused = result(check(warehouse, manifest, sms), "consent_sms")
+    assert refused.status == "failed" and [s["person_id"] for s in refused.samples] == ["p2"]
+
+
+def test_email_consent_held_without_any_warehouse_record_fails(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    members = store(3)
+    members.consent = {"p0@example.com": "subscribed", "p1@example.com": "unsubscribed"}
+    publish(warehouse, members, AS_OF)
+    check(warehouse, manifest)  # creates the state tables
+    with connect(warehouse) as connection:
+        connection.execute(
+            sa.text(
+                "insert into cohortflow_state.sync_consents values "
+                "('klaviyo', 'email', :a, 'subscribed', :at)"
+            ),
+            [{"a": a, "at": AS_OF} for a in ("p0@example.com", "p1@example.com")],
+        )
+    # p1's record says unsubscribed: the next sync withdraws it, so that is not a failure.
+    assert result(check(warehouse, manifest), "consent_email").status == "passed"
+
+    members.consent = {"p1@example.com": "unsubscribed"}  # p0's record vanished from the load
+    publish(warehouse, members, AS_OF)
+    lost = result(check(warehouse, manifest), "consent_email")
+    assert lost.status == "failed" and lost.destination == "klaviyo" and lost.observed == 1
+
+
+# ---------------------------------------------------------------- scope and approval
+
+
+def test_a_failure_holds_only_its_segment_until_approved(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    members = store(10, email=lambda i: None)
+    members.members.update({("other", p): {} for p in ("p0", "p1")})
+    members.people.update({p: Person(p, f"{p}@example.com") for p in ("p0", "p1")})
+    members.members.update({("vip", p): {} for p in ("p2",)})
+    publish(warehouse, members, AS_OF)
+    both = {**configs(), "other": parse_segment_config("other", {"destinations": {"klaviyo": {}}})}
+    report = check(warehouse, manifest, both)
+    assert set(report.holds_for("klaviyo", ["vip", "other"])) == {"vip"}, report.holding
+
+    failure = result(report, "payload_null_keys", "klaviyo/vip")
+    assert failure.failure_id is not None
+    approve_failure(Settings(warehouse=warehouse), failure.failure_id, "marketer")
+    again = check(warehouse, manifest, both)
+    approved = result(again, "payload_null_keys", "klaviyo/vip")
+    assert approved.status == "failed" and approved.approved_by == "marketer"
+    assert not again.holding
