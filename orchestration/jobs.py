@@ -8,7 +8,7 @@ import dagster as dg
 from orchestration.activation import activation_assets
 from orchestration.changes import membership_changes
 from orchestration.dbt import DBT_ASSETS_NAME, cohortflow_dbt_assets
-from orchestration.raw import phone_e164
+from orchestration.raw import RAW_SPECS, phone_e164
 
 # Run retries need `run_retries: enabled` in dagster.yaml (on by default in recent Dagster). A
 # retry starts from the failed step, so a flaky warehouse connection does not rebuild everything.
@@ -16,9 +16,14 @@ REFRESH_TAGS = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAIL
 # The ops of `refresh` that compute as of an instant: run config must give them the same one.
 AS_OF_OPS = (DBT_ASSETS_NAME, membership_changes.op.name)
 
+# The checks of the raw sources run in every job that reads them: raw assets are external (not
+# materialized by Dagster), so their checks are selected explicitly.
+RAW_SOURCE_CHECKS = dg.AssetSelection.checks_for_assets(*(spec.key for spec in RAW_SPECS))
+
 refresh_job = dg.define_asset_job(
     name="refresh",
-    selection=dg.AssetSelection.assets(phone_e164, cohortflow_dbt_assets, membership_changes),
+    selection=dg.AssetSelection.assets(phone_e164, cohortflow_dbt_assets, membership_changes)
+    | RAW_SOURCE_CHECKS,
     tags=REFRESH_TAGS,
     description=(
         "Normalise new phones, dbt build every model and its tests, then record who entered, "
@@ -37,11 +42,13 @@ activate_job = dg.define_asset_job(
     name="activate",
     selection=dg.AssetSelection.assets(
         phone_e164, cohortflow_dbt_assets, membership_changes, *activation_assets
-    ),
+    )
+    | RAW_SOURCE_CHECKS,
     tags=ACTIVATE_TAGS,
     description=(
-        "Everything `refresh` does, then sync each destination (the mass-removal gate on "
-        "membership_changes blocks the syncs of a plan that removes too much). Destinations "
+        "Everything `refresh` does, then sync each destination. Blocking checks hold the syncs "
+        "back: the raw sources' checks (before anything runs), the sync payload's checks and "
+        "the mass-removal gate on membership_changes. Destinations "
         "need their credentials in the run's environment (docs/destinations/)."
     ),
 )

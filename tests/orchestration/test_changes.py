@@ -103,6 +103,11 @@ def test_without_config_the_build_and_change_detection_share_the_run_instant(
     raw_warehouse: Path,
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
+    with duckdb.connect(str(raw_warehouse)) as connection:
+        # Unconfigured, the run computes as of now: a live store has orders and events from
+        # today, or the raw freshness checks rightly stop the run.
+        connection.execute("update raw.orders set ordered_at = now()::timestamp - interval 1 hour")
+        connection.execute("update raw.events set occurred_at = now()::timestamp - interval 1 hour")
 
     result = _refresh(instance)
 

@@ -59,3 +59,31 @@ def test_a_healthy_refresh_passes_the_blocking_gate(raw_warehouse: Path) -> None
     assert result.success
     gate = [e for e in result.get_asset_check_evaluations() if e.check_name == "mass_removal_gate"]
     assert len(gate) == 1 and gate[0].passed
+
+
+@pytest.mark.integration
+def test_a_broken_raw_load_stops_the_run_before_dbt_with_the_failing_checks(
+    raw_warehouse: Path,
+) -> None:
+    import duckdb
+
+    with duckdb.connect(str(raw_warehouse)) as connection:
+        connection.execute("delete from raw.orders")
+        connection.execute("insert into raw.products select * from raw.products")
+    result = defs.resolve_job_def("refresh").execute_in_process(
+        run_config=refresh_run_config("2026-06-30T12:00:00Z"),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    orders = evaluations[("orders", "raw_completeness")]
+    assert not orders.passed and orders.severity == dg.AssetCheckSeverity.ERROR
+    assert "0 rows" in (orders.description or "")
+    assert "cohortflow approve chk-" in (orders.description or "")
+    assert not evaluations[("products", "raw_duplicates")].passed
+    assert evaluations[("customers", "raw_completeness")].passed
+    assert result.get_asset_materialization_events() == [], "nothing ran on the broken load"
