@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from activations.errors import CohortflowError
 from activations.warehouse import Warehouse, check_identifier
@@ -20,13 +21,15 @@ class Settings:
 
     Environment: COHORTFLOW_WAREHOUSE (see Warehouse), COHORTFLOW_RAW_SCHEMA (default raw),
     COHORTFLOW_STATE_SCHEMA (default cohortflow_state), COHORTFLOW_PHONE_REGION (ISO-2 region for
-    phones with no customer country, default US).
+    phones with no customer country, default US), COHORTFLOW_REPORT_DIR (where the data-quality
+    report of the last evaluation is written, default ./cohortflow_reports; None: not written).
     """
 
     warehouse: Warehouse
     raw_schema: str = "raw"
     state_schema: str = "cohortflow_state"
     default_phone_region: str = "US"
+    report_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +47,7 @@ class Settings:
                 environ.get("COHORTFLOW_STATE_SCHEMA", "cohortflow_state")
             ),
             default_phone_region=region,
+            report_dir=Path(environ.get("COHORTFLOW_REPORT_DIR", "cohortflow_reports")),
         )
 
     def dbt_vars(self) -> dict[str, str]:

@@ -129,7 +129,7 @@ def check_result(spec: dg.AssetCheckSpec, results: Sequence[CheckResult]) -> dg.
     not hold (non-blocking or approved is reported, never hidden), else passed."""
     holding = [r for r in results if r.holds]
     failed = [r for r in results if r.status == "failed"]
-    rows = [f"| {r.subject} | {_status(r)} | {r.message} | {r.failure_id or ''} |" for r in results]
+    rows = [f"| {r.subject} | {r.label} | {r.message} | {r.failure_id or ''} |" for r in results]
     table = "\n".join(
         ["| subject | status | finding | failure id |", "| --- | --- | --- | --- |", *rows]
     )
@@ -159,16 +159,6 @@ def check_result(spec: dg.AssetCheckSpec, results: Sequence[CheckResult]) -> dg.
             "samples": dg.MetadataValue.md("\n".join(f"- {line}" for line in samples) or "none"),
         },
     )
-
-
-def _status(result: CheckResult) -> str:
-    if result.holds:
-        return "FAILED"
-    if result.status == "failed":
-        return (
-            f"failed, approved by {result.approved_by}" if result.approved_by else "failed, warns"
-        )
-    return result.status
 
 
 RAW_CHECK_SPECS = _raw_specs()

@@ -33,11 +33,12 @@ _COHORTFLOW_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's warehouse settings; dbt never phones home; the venv's `dbt`
     comes first on PATH (dagster-dbt runs the executable)."""
     for name in _COHORTFLOW_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COHORTFLOW_REPORT_DIR", str(tmp_path / "cohortflow_reports"))
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     bin_dir = str(Path(sys.executable).parent)

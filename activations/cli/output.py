@@ -173,12 +173,7 @@ def checks_table(report: CheckReport, *, all_results: bool = False) -> Table:
     for column in ("check", "subject", "status", "finding"):
         table.add_column(column, justify="left", overflow="fold")
     for result in shown:
-        status: str = result.status
-        if result.holds:
-            status = "FAILED (blocks)"
-        elif result.status == "failed":
-            status = "failed (approved)" if result.approved_by else "failed (warns)"
-        table.add_row(result.check, result.subject, status, result.message)
+        table.add_row(result.check, result.subject, result.label, result.message)
     return table
 
 

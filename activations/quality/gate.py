@@ -33,6 +33,7 @@ from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.migrations import migrate
 from activations.quality.config import raw_table_checks
+from activations.quality.report import write_report
 from activations.quality.results import CheckReport, CheckResult, CheckStatus, failure_id
 from activations.quality.suites import (
     Suite,
@@ -69,7 +70,8 @@ def run_checks(
     manifest_path: Path = MANIFEST_PATH,
     run_results_path: Path = RUN_RESULTS_PATH,
 ) -> CheckReport:
-    """Evaluate the checks against the last recorded run and record the results.
+    """Evaluate the checks against the last recorded run, record the results, and write the
+    Markdown and HTML report into `settings.report_dir` (when set).
 
     Args:
         parts: which checks: `raw` tables, the sync `payload` (with segments' declared
@@ -131,6 +133,8 @@ def run_checks(
             results=tuple(sorted(results, key=_order)),
         )
         _record(connection, state, report)
+    if settings.report_dir is not None:
+        write_report(report, settings.report_dir)
     return report
 
 

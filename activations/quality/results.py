@@ -39,6 +39,17 @@ class CheckResult:
         """Whether this result stops the syncs in its scope."""
         return self.status == "failed" and self.blocking and self.approved_by is None
 
+    @property
+    def label(self) -> str:
+        """The status as a person reads it: whether a failure holds syncs, and why not."""
+        if self.holds:
+            return "FAILED (holds syncs)"
+        if self.status == "failed":
+            return (
+                f"failed (approved by {self.approved_by})" if self.approved_by else "failed (warns)"
+            )
+        return self.status
+
     def covers(self, destination: str, segment: str) -> bool:
         return self.segment in (None, segment) and self.destination in (None, destination)
 

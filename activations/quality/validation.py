@@ -81,9 +81,8 @@ def validate_queries(
     import great_expectations as gx  # heavy: only when validating
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    gx_logger = logging.getLogger("great_expectations")
-    if gx_logger.level == logging.NOTSET:  # GX logs every temporary directory it makes at INFO
-        gx_logger.setLevel(logging.WARNING)
+    # GX sets this logger to INFO itself and announces every ephemeral context's temporary folder.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     connection_string, kwargs = datasource_arguments(warehouse)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -51,7 +51,9 @@ def test_a_broken_load_sends_nothing_until_its_failures_are_approved(
     raw_store: Path, tmp_path: Path, sandbox: tuple[KlaviyoSandbox, dict[str, str]]
 ) -> None:
     app, environ = sandbox
-    settings = Settings(warehouse=Warehouse.from_location(str(tmp_path / "w.duckdb")))
+    settings = Settings(
+        warehouse=Warehouse.from_location(str(tmp_path / "w.duckdb")), report_dir=tmp_path / "qa"
+    )
     load_raw_folder(settings.warehouse, raw_store)
     as_of = datetime.fromisoformat(AS_OF)
     first = run_pipeline(settings, as_of=as_of, environ=environ)
@@ -73,6 +75,8 @@ def test_a_broken_load_sends_nothing_until_its_failures_are_approved(
     assert {s.status for s in report.segments} == {"blocked"}
     assert all("cohortflow approve chk-" in (s.message or "") for s in report.segments)
     assert len(app.state.requests.log) == requests_before, "no HTTP call reached Klaviyo"
+    report = (tmp_path / "qa" / "quality-report.html").read_text(encoding="utf-8")
+    assert all(r.failure_id and r.failure_id in report for r in checks.holding)
     assert {n: app.state.list_members(n) for n in members_before} == members_before
 
     # The person in charge decides the data is right after all and approves each failure; the

@@ -12,6 +12,7 @@ from activations.cli.output import (
     checks_totals,
     print_check_holds,
     print_json,
+    print_note,
     stdout,
 )
 
@@ -25,17 +26,20 @@ def checks(
     json_output: JsonOption = False,
 ) -> None:
     """Check raw data, the sync payload, segment volumes, consent and dbt tests against the
-    last recorded run, as every sync does first, and record the results.
+    last recorded run, as every sync does first, record the results and write the report
+    (Markdown and HTML) into COHORTFLOW_REPORT_DIR (default ./cohortflow_reports).
 
     Exit status 2 when a failed blocking check would hold a sync back (approve it with
     `cohortflow approve <failure id>` if the data is right).
     """
     from activations.quality.gate import run_checks
+    from activations.quality.report import HTML_NAME, MARKDOWN_NAME
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
 
-    report = run_checks(Settings.from_env(), configs=load_segment_configs(MANIFEST_PATH))
+    settings = Settings.from_env()
+    report = run_checks(settings, configs=load_segment_configs(MANIFEST_PATH))
     if json_output:
         print_json(report.as_dict())
     else:
@@ -43,5 +47,7 @@ def checks(
             stdout.print(checks_table(report, all_results=all_results))
         stdout.print(checks_totals(report), highlight=False)
         print_check_holds(report)
+        if settings.report_dir is not None:
+            print_note(f"report: {settings.report_dir / HTML_NAME} (and {MARKDOWN_NAME})")
     if report.holding:
         raise typer.Exit(EXIT_HOLDING)
