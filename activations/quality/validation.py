@@ -2,9 +2,15 @@
 
 GX's SQL datasource turns each expectation into aggregate queries, so a 10M-row table is never
 pulled into Python. On PostgreSQL it works as shipped. On DuckDB it needs the `duckdb+buffered`
-dialect (see `duckdb_buffered`), no connection pooling (GX builds two engines; an idle pooled
-connection would hold the file), and the same DuckDB settings as cohortflow's own connections
-(DuckDB refuses a second in-process connection to a file with different settings).
+dialect (see `duckdb_buffered`) and the same DuckDB settings as cohortflow's own connections
+(DuckDB refuses a second in-process connection to a file with different settings). GX's two
+engines keep their pools while validating (reopening the file for each of GX's many small
+queries cost more than the queries) and are disposed afterwards, so nothing holds the file.
+
+Column expectations make GX read a query asset's columns by running the whole query: on DuckDB
+the buffered dialect then reads every row into Python. cohortflow's own checks therefore use
+table-level expectations and `UnexpectedRowsExpectation`s over query assets; a segment's
+declared column expectations pay that read once per segment model.
 
 Whatever the warehouse, a metric GX could not compute is raised as `MetricsUnavailable`, never
 reported as failed data: GX's own habit of turning errors into `success=False` with an empty
@@ -16,8 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any, Literal
-
-import sqlalchemy as sa
 
 from activations.errors import CohortflowError
 from activations.quality import duckdb_buffered
@@ -41,7 +45,7 @@ def datasource_arguments(warehouse: Warehouse) -> tuple[str, dict[str, Any]]:
     if warehouse.kind == "duckdb":
         duckdb_buffered.register()
         url = url.set(drivername=duckdb_buffered.DRIVER_NAME)
-        kwargs = {"poolclass": sa.pool.NullPool, "connect_args": {"config": duckdb_config()}}
+        kwargs = {"connect_args": {"config": duckdb_config()}}
     return url.render_as_string(hide_password=False), kwargs
 
 
