@@ -2,8 +2,10 @@
 
 Each runs `activations.runner.run_sync` for its destination and reports what the destination
 acknowledged as materialization metadata. The mass-removal gate on membership_changes is a
-blocking check, so none of these runs on a plan that would empty a list. A sync whose rows failed
-permanently still records everything that landed, then fails the run visibly.
+blocking check, so none of these runs on a plan that would empty a list; the data-quality checks
+gate them the same way and are evaluated again inside, so a segment they hold is never sent. A
+sync whose rows failed permanently still records everything that landed, then fails the run
+visibly.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the annotations at definition time.
@@ -14,6 +16,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from activations.destinations.registry import IMPLEMENTED, unavailable_reason
+from activations.quality.gate import run_checks
 from activations.runner import SyncReport, run_sync
 from activations.segment_config import load_segment_configs
 from orchestration.changes import MEMBERSHIP_CHANGES_KEY
@@ -85,8 +88,24 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
                 allow_retries=False,
             )
         settings = warehouse.settings()
-        configs = load_segment_configs(dbt_project().manifest_path)
-        report = run_sync(settings, destination=destination, configs=configs, environ=os.environ)
+        project = dbt_project()
+        configs = load_segment_configs(project.manifest_path)
+        # The blocking checks on membership_changes gate this asset inside a job; evaluated again
+        # here, a materialization on its own (a click in the UI) cannot bypass them either.
+        checks = run_checks(
+            settings,
+            configs=configs,
+            parts=("payload", "state"),
+            manifest_path=project.manifest_path,
+        )
+        routed = [c.segment for c in configs.values() if destination in c.destination_names]
+        report = run_sync(
+            settings,
+            destination=destination,
+            configs=configs,
+            environ=os.environ,
+            holds=checks.holds_for(destination, routed),
+        )
         metadata = sync_metadata(report)
         for segment in report.blocked:
             context.log.warning(f"blocked: {segment.message}")

@@ -47,6 +47,7 @@ class RawTableChecks:
             accepted count.
         key: the contract key column, checked for duplicate rows when
             `max_duplicate_fraction` is set.
+        blocking: whether a failure holds every sync (`blocking: false` only reports it).
     """
 
     table: str
@@ -56,6 +57,7 @@ class RawTableChecks:
     max_row_drop: float = 0.5
     key: str | None = None
     max_duplicate_fraction: float | None = None
+    blocking: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def _raw_table(table: RawTable, node: Mapping[str, Any]) -> RawTableChecks:
         max_row_drop=fraction(where, "max_row_drop", meta.get("max_row_drop", 0.5)),
         key=key if duplicates is not None else None,
         max_duplicate_fraction=duplicates,
+        blocking=_flag(where, "blocking", meta.get("blocking", True)),
     )
 
 
@@ -196,6 +199,12 @@ def _positive(where: str, name: str, value: Any) -> float:
     if number <= 0:
         raise CheckConfigError(f"{where}: {name} must be greater than 0, got {value!r}.")
     return number
+
+
+def _flag(where: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise CheckConfigError(f"{where}: {name} must be true or false, got {value!r}.")
+    return value
 
 
 def _count(where: str, name: str, value: Any) -> int:

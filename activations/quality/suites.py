@@ -96,7 +96,11 @@ def raw_suite(
             )
         verdict = "too few" if not outcome.success else "ok"
         message = f"{rows:,} rows ({verdict}: at least {floor:,} needed; {history})."
-        return [_result("raw_completeness", subject, outcome.success, message, rows, floor)]
+        return [
+            _result(
+                "raw_completeness", subject, outcome.success, message, rows, floor, checks.blocking
+            )
+        ]
 
     items = [Item(gx.expectations.ExpectTableRowCountToBeBetween(min_value=floor), completeness)]
     # Freshness and duplicates are SQL GX runs as `UnexpectedRowsExpectation`s: GX's column
@@ -126,7 +130,11 @@ def raw_suite(
                     f"newest {field} is {newest:%Y-%m-%d %H:%M}, {age:,.1f} h before the run's "
                     f"as-of {as_of:%Y-%m-%d %H:%M}; at most {limit:,.0f} h allowed."
                 )
-            return [_result("raw_freshness", subject, outcome.success, message, age, limit)]
+            return [
+                _result(
+                    "raw_freshness", subject, outcome.success, message, age, limit, checks.blocking
+                )
+            ]
 
         items.append(Item(_unexpected_rows(stale, "raw_freshness"), freshness))
     if checks.key and checks.max_duplicate_fraction is not None:
@@ -158,7 +166,17 @@ having sum({copied}) > {allowed!r} * {total}
                     f"at most {allowed:.0%} of rows share their {key} with another row "
                     "(staging keeps one copy of each)."
                 )
-            return [_result("raw_duplicates", subject, outcome.success, message, share, allowed)]
+            return [
+                _result(
+                    "raw_duplicates",
+                    subject,
+                    outcome.success,
+                    message,
+                    share,
+                    allowed,
+                    checks.blocking,
+                )
+            ]
 
         items.append(Item(_unexpected_rows(duplicated, "raw_duplicates"), duplicates))
     return Suite(subject, f"select * from {relation}", tuple(items))

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from activations.quality.validation import (
     MetricsUnavailable,
     raise_on_metric_errors,
+    validate_queries,
     validate_table,
 )
-from activations.warehouse import Warehouse, connect
+from activations.warehouse import Warehouse, connect, duckdb_config
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +111,21 @@ def test_upstream_duckdb_engine_still_loses_results_on_close(duckdb_url: str) ->
     with engine.connect() as connection:
         rows = connection.execute(sa.text("select count(*) from quality.people"))
     assert rows.fetchall() == [(20,)]
+
+
+def test_a_pooled_plain_path_is_refused_not_read_as_no_problem(
+    duckdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled, the plain duckdb:// engine reads no rows back. An UnexpectedRowsExpectation must
+    not take that for "no unexpected rows": the verdict is refused (GX 1.24 fails the count
+    itself; the canary row catches a GX that would read the empty answer as zero)."""
+    from activations.quality import validation
+
+    warehouse = planted(duckdb_url)
+    plain = (warehouse.url.render_as_string(), {"connect_args": {"config": duckdb_config()}})
+    monkeypatch.setattr(validation, "datasource_arguments", lambda _: plain)
+    nulls = gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query="select id from {batch} where email is null"
+    )
+    with pytest.raises(MetricsUnavailable):
+        validate_queries(warehouse, [("quiet", "select * from quality.people", [nulls])])

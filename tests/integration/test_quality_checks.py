@@ -339,3 +339,18 @@ def test_a_failure_holds_only_its_segment_until_approved(
     approved = result(again, "payload_null_keys", "klaviyo/vip")
     assert approved.status == "failed" and approved.approved_by == "marketer"
     assert not again.holding
+
+
+def test_a_non_blocking_raw_table_reports_its_failure_without_holding_syncs(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    path = tmp_path / "lenient.json"
+    config = {"meta": {"cohortflow": {"min_rows": 1, "blocking": False}}}
+    source = {"source_name": "raw", "name": "orders", "config": config}
+    path.write_text(json.dumps({"sources": {"source.cohortflow.raw.orders": source}}))
+    publish(warehouse, store(30), AS_OF)
+    raw_rows(warehouse, customers=10, orders=0, newest=AS_OF)
+    report = check(warehouse, path)
+    empty = result(report, "raw_completeness", "raw.orders")
+    assert empty.status == "failed" and not empty.holds and empty.label == "failed (warns)"
+    assert empty in report.warnings and not report.holds_for("klaviyo", ["vip"])

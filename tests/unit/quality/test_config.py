@@ -36,6 +36,7 @@ def test_raw_thresholds_come_from_dbt_sources_freshness_and_meta(tmp_path: Path)
     orders = checks["orders"]
     assert (orders.loaded_at_field, orders.max_age) == ("ordered_at", timedelta(hours=36))
     assert (orders.min_rows, orders.key, orders.max_duplicate_fraction) == (1, "order_id", 0.1)
+    assert orders.blocking
     events = checks["events"]  # not configured: completeness against history only
     assert (events.max_age, events.min_rows, events.key, events.max_row_drop) == (
         None,
@@ -58,6 +59,7 @@ def test_raw_thresholds_come_from_dbt_sources_freshness_and_meta(tmp_path: Path)
         ),
         ({"meta": {"cohortflow": {"max_row_drop": 1.5}}}, "between 0 and 1"),
         ({"meta": {"cohortflow": {"min_rows": -1}}}, "whole number"),
+        ({"meta": {"cohortflow": {"blocking": "no"}}}, "true or false"),
     ],
 )
 def test_bad_raw_thresholds_name_the_table(
