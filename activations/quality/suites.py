@@ -204,10 +204,9 @@ def _result(
     message: str,
     observed: float | None,
     threshold: float | None,
-    blocking: bool = True,
-    segment: str | None = None,
-    destination: str | None = None,
+    blocking: bool,
 ) -> CheckResult:
+    """A raw table's result: it holds every sync when it fails (no segment, no destination)."""
     return CheckResult(
         check=check,
         subject=subject,
@@ -216,8 +215,6 @@ def _result(
         message=message,
         observed=observed,
         threshold=threshold,
-        segment=segment,
-        destination=destination,
     )
 
 

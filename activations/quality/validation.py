@@ -121,8 +121,11 @@ def _canary() -> Any:
     nothing the validation says can be trusted."""
     import great_expectations as gx
 
+    # An aggregate without GROUP BY is exactly one row, empty batch or not; `limit 1` keeps it
+    # from reading the batch. GX wants `{batch}` in every such query.
+    query = "select count(*) as canary from (select 1 as one from {batch} limit 1) as probe"
     return gx.expectations.UnexpectedRowsExpectation(
-        unexpected_rows_query="select 1 as canary", description="cohortflow canary"
+        unexpected_rows_query=query, description="cohortflow canary"
     )
 
 

@@ -36,3 +36,10 @@ def test_run_skips_klaviyo_without_a_key_then_syncs_into_the_sandbox(
     assert sum(segment["failed"] for segment in report["segments"]) == 0
     assert report["api_calls"] > 0
     assert "sandbox-" not in result.stdout + result.stderr, "the sandbox key is never printed"
+    checked = json.loads(result.stdout)["checks"]
+    assert checked["holding"] == 0 and checked["counts"]["passed"] > 20
+
+    alone = run_json("checks", warehouse=location)
+    assert alone["run_id"] == checked["run_id"] and alone["holding"] == 0
+    kinds = {r["check"] for r in alone["results"]}
+    assert {"raw_completeness", "payload_null_keys", "segment_volume", "dbt_tests"} <= kinds
