@@ -101,6 +101,7 @@ class SyncReport:
     segments: list[SegmentReport] = field(default_factory=list)
     consents_granted: int = 0
     consents_revoked: int = 0
+    consent_held: str | None = None
     api_calls: int = 0
     retries: int = 0
     rate_limited: int = 0
@@ -127,6 +128,7 @@ class SyncReport:
             "segments": [segment.as_dict() for segment in self.segments],
             "consents_granted": self.consents_granted,
             "consents_revoked": self.consents_revoked,
+            "consent_held": self.consent_held,
             "api_calls": self.api_calls,
             "retries": self.retries,
             "rate_limited": self.rate_limited,
@@ -213,10 +215,13 @@ def run_sync(
     configs: Mapping[str, SegmentConfig],
     environ: Mapping[str, str],
     holds: Mapping[str, str] | None = None,
+    consent_hold: str | None = None,
 ) -> SyncReport:
     """Sync every segment routed to `destination` as of the last recorded run, except the
     segments in `holds` (segment -> why: a failed blocking data-quality check), which are
-    reported as blocked and get no call at all.
+    reported as blocked and get no call at all. With `consent_hold` (why: a check on data
+    every segment depends on failed) no consent is granted or withdrawn either: a broken
+    consents load must not unsubscribe people.
 
     Raises:
         CohortflowError: credentials or a segment's options are missing or invalid, or the
@@ -280,7 +285,8 @@ def run_sync(
             segment_report.rate_limit_wait_seconds = _waited(client) - waited
         sink.segment = None
         sync_consents = getattr(target, "sync_consents", None)
-        if sync_consents is not None:
+        report.consent_held = consent_hold
+        if sync_consents is not None and consent_hold is None:
             synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
             with connect(settings.warehouse) as connection:
                 consent = _consent_work(connection, settings, destination, synced_segments)
@@ -501,8 +507,14 @@ def sync_all(
         routed = [
             c.segment for c in configs.values() if any(t.name == name for t in c.destinations)
         ]
-        holds = checks.holds_for(name, routed)
         reports.append(
-            run_sync(settings, destination=name, configs=configs, environ=environ, holds=holds)
+            run_sync(
+                settings,
+                destination=name,
+                configs=configs,
+                environ=environ,
+                holds=checks.holds_for(name, routed),
+                consent_hold=checks.destination_hold(name),
+            )
         )
     return SyncOutcome(reports=tuple(reports), skipped=skipped, checks=checks)

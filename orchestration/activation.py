@@ -105,6 +105,7 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
             configs=configs,
             environ=os.environ,
             holds=checks.holds_for(destination, routed),
+            consent_hold=checks.destination_hold(destination),
         )
         metadata = sync_metadata(report)
         for segment in report.blocked:

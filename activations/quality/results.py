@@ -114,6 +114,16 @@ class CheckReport:
                 holds[segment] = " ".join(reasons)
         return holds
 
+    def destination_hold(self, destination: str) -> str | None:
+        """Why nothing at `destination` beyond its segments (consent) may be synced: a holding
+        failure not scoped to one segment (raw data, dbt tests, the destination's consent)."""
+        reasons = [
+            hold_reason(result)
+            for result in self.holding
+            if result.segment is None and result.destination in (None, destination)
+        ]
+        return " ".join(reasons) or None
+
     def counts(self) -> dict[str, int]:
         return {status: sum(r.status == status for r in self.results) for status in STATUS_ORDER}
 

@@ -74,6 +74,7 @@ def test_a_broken_load_sends_nothing_until_its_failures_are_approved(
     (report,) = broken.syncs.reports
     assert {s.status for s in report.segments} == {"blocked"}
     assert all("cohortflow approve chk-" in (s.message or "") for s in report.segments)
+    assert report.consent_held and "raw_completeness" in report.consent_held
     assert len(app.state.requests.log) == requests_before, "no HTTP call reached Klaviyo"
     report = (tmp_path / "qa" / "quality-report.html").read_text(encoding="utf-8")
     assert all(r.failure_id and r.failure_id in report for r in checks.holding)

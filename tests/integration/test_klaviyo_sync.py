@@ -181,3 +181,33 @@ def test_a_segment_klaviyo_keeps_failing_is_reported_and_the_others_still_run(
     assert [s.status for s in report.segments] == ["failed", "failed"]
     assert all("503" in (s.message or "") for s in report.segments)
     assert held == set()
+
+
+def test_a_consent_hold_neither_grants_nor_withdraws_consent(
+    warehouse_location: str, sandbox: tuple[KlaviyoSandbox, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken consents load (everyone suddenly unsubscribed) behind a failed check must not
+    unsubscribe anyone at Klaviyo; once the hold is gone the warehouse is followed again."""
+    app, url = sandbox
+    store = store_of(30)
+    with empty_models(warehouse_location) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        granted = {e for e, s in app.state.subscriptions.items() if s == "SUBSCRIBED"}
+        assert granted
+
+        store.consent = dict.fromkeys(store.consent, "unsubscribed")
+        publish(warehouse, store, T0 + timedelta(days=1))
+        held = run_sync(
+            Settings(warehouse=warehouse),
+            destination="klaviyo",
+            configs=klaviyo_configs("vip"),
+            environ=environ(url),
+            consent_hold="check raw_freshness failed on raw.consents",
+        )
+        assert held.consent_held and held.consents_revoked == 0
+        assert {e for e, s in app.state.subscriptions.items() if s == "SUBSCRIBED"} == granted
+
+        released = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        assert released.consents_revoked == len(granted)
+        assert not {e for e, s in app.state.subscriptions.items() if s == "SUBSCRIBED"}

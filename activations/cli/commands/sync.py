@@ -93,6 +93,8 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
             print_note(f"blocked: {report.destination}/{segment.segment}: {segment.message}")
         for segment in report.failed:
             print_note(f"failed: {segment.message}")
+        if report.consent_held:
+            print_note(f"{report.destination}: consent not synced: {report.consent_held}")
     for name, reason in outcome.skipped.items():
         print_note(f"{name}: not synced ({reason}); see docs/destinations/{name}.md")
     if not outcome.reports and not outcome.skipped:
