@@ -91,7 +91,8 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
         project = dbt_project()
         configs = load_segment_configs(project.manifest_path)
         # The blocking checks on membership_changes gate this asset inside a job; evaluated again
-        # here, a materialization on its own (a click in the UI) cannot bypass them either.
+        # here, a materialization on its own (a click in the UI) cannot bypass the payload and
+        # state checks either. (Raw-source checks run only in jobs that select them.)
         checks = run_checks(
             settings,
             configs=configs,

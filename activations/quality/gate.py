@@ -97,9 +97,13 @@ def run_checks(
         if as_of is None:
             as_of = run[1] if run is not None else checked_at
         if "raw" in parts:
-            raw_suites, missing = _raw_suites(connection, settings, ids, manifest_path, as_of)
+            raw_suites, missing = _raw_suites(
+                connection, settings, ids, manifest_path, as_of, run_id
+            )
             suites += raw_suites
             results += missing
+        if {"payload", "state"} & set(parts):
+            _require_models(connection)
         if "state" in parts:
             results += _volume(connection, ids, configs, run_id)
             results += _consent_without_record(connection, ids, configs)
@@ -144,10 +148,15 @@ def _raw_suites(
     ids: Mapping[str, str],
     manifest_path: Path,
     as_of: datetime,
+    run_id: str | None,
 ) -> tuple[list[Suite], list[CheckResult]]:
     """A suite per raw table present, and a failed completeness result per table missing."""
     raw_checks = raw_table_checks(manifest_path)
-    accepted_rows = _latest(_accepted(connection, ids, "raw_completeness"))
+    # Counts accepted in earlier runs only: approving this run's count must not move the bar
+    # this run is judged by (the approval would then never match the failure it approved).
+    accepted_rows = _latest(
+        [o for o in _accepted(connection, ids, "raw_completeness") if o[1] != run_id]
+    )
     present = _present_tables(connection, settings.raw_schema)
     suites = [
         raw_suite(
@@ -164,7 +173,7 @@ def _raw_suites(
             "raw_completeness",
             f"raw.{table.table}",
             "failed",
-            True,
+            table.blocking,
             f"the table does not exist in schema {settings.raw_schema}.",
         )
         for table in raw_checks
@@ -179,11 +188,9 @@ def _order(result: CheckResult) -> tuple[int, str, str]:
 
 
 def _identified(result: CheckResult, run_id: str | None) -> CheckResult:
-    if result.status != "failed":
+    if result.status != "failed" or result.failure_id is not None:
         return result
-    return replace(
-        result, failure_id=failure_id(result.check, result.subject, run_id, result.observed)
-    )
+    return replace(result, failure_id=failure_id(result, run_id))
 
 
 # ---------------------------------------------------------------- state
@@ -196,6 +203,16 @@ def _last_run(connection: Connection, state: str) -> tuple[str, datetime] | None
         statement(connection, "select_last_membership_run", state_schema=state)
     ).one()
     return str(row.run_id), row.as_of
+
+
+def _require_models(connection: Connection) -> None:
+    """Payload and state checks read the models: say so plainly when they are not built yet."""
+    missing = {"segment_membership", "contact_consent"} - _present_tables(connection, MODELS_SCHEMA)
+    if missing:
+        raise CohortflowError(
+            f"the models are not built yet ({', '.join(sorted(missing))} missing in schema "
+            f"{MODELS_SCHEMA}): run `cohortflow run`, which builds them and then checks them."
+        )
 
 
 def _present_tables(connection: Connection, raw_schema: str) -> set[str]:
@@ -324,52 +341,92 @@ def _volume(
     for segment, config in configs.items():
         if not config.destinations:
             continue
-        checks = config.checks
-        row = rows.get(segment)
-        members, entered, exited = (
-            (int(row.members), int(row.entered), int(row.exited)) if row else (0, 0, 0)
-        )
-        before = members - entered + exited
-        moved = entered + exited
-        past = list(history.get(f"segment {segment}", {}).values())[: checks.history_runs]
-        bound = checks.max_change_fraction
-        if len(past) >= 3:
-            bound = max(bound, checks.history_factor * statistics.median(past))
-        moved_share = moved / before if before else None
-        status: CheckStatus
-        if before == 0 and exited == 0:
-            status, message = "passed", f"first run of the segment ({entered:,} entered)."
-        elif max(before, members) < checks.min_members:
-            status = "passed"
-            message = (
-                f"{before:,} → {members:,} members: too small to judge "
-                f"({checks.min_members} needed)."
-            )
-        else:
-            share = moved / before if before else float("inf")
-            status = "failed" if share > bound else "passed"
-            message = (
-                f"{entered:,} entered and {exited:,} exited of {before:,} members "
-                f"({share:.0%} moved); at most {bound:.0%} expected"
-                + (
-                    f" (history: median {statistics.median(past):.0%} over {len(past)} runs)."
-                    if len(past) >= 3
-                    else "."
+        subject = f"segment {segment}"
+        earlier = connection.execute(
+            statement(connection, "select_earlier_check_result", state_schema=ids["state_schema"]),
+            {"check_name": "segment_volume", "subject": subject, "run_id": run_id},
+        ).first()
+        if earlier is not None and _still_holding(earlier):
+            # The sync sends everything since the destination last heard from us, so a jump held
+            # in one run is still in the next run's plan: it holds until someone approves it.
+            results.append(
+                CheckResult(
+                    check="segment_volume",
+                    subject=subject,
+                    status="failed",
+                    blocking=True,
+                    message=f"still held since run {earlier.run_id}: {earlier.message}",
+                    segment=segment,
+                    failure_id=str(earlier.failure_id),
                 )
             )
+            continue
         results.append(
-            CheckResult(
-                check="segment_volume",
-                subject=f"segment {segment}",
-                status=status,
-                blocking=checks.is_blocking("segment_volume"),
-                message=message,
-                observed=moved_share,
-                threshold=bound,
-                segment=segment,
+            _volume_result(
+                config, subject, rows.get(segment), history.get(subject, {}), earlier is None
             )
         )
     return results
+
+
+def _still_holding(earlier: Any) -> bool:
+    return bool(
+        earlier.status == "failed"
+        and earlier.blocking
+        and earlier.failure_id
+        and not earlier.approved
+    )
+
+
+def _volume_result(
+    config: SegmentConfig,
+    subject: str,
+    row: Any,
+    history: Mapping[str | None, float],
+    first_check: bool,
+) -> CheckResult:
+    """This run's movement of one segment against its size before the run and its history."""
+    checks = config.checks
+    members, entered, exited = (
+        (int(row.members), int(row.entered), int(row.exited)) if row else (0, 0, 0)
+    )
+    before = members - entered + exited
+    moved = entered + exited
+    past = list(history.values())[: checks.history_runs]
+    bound = checks.max_change_fraction
+    if len(past) >= 3:
+        bound = max(bound, checks.history_factor * statistics.median(past))
+    status: CheckStatus
+    if before == 0 and exited == 0 and first_check:
+        status, message = "passed", f"first run of the segment ({entered:,} entered)."
+    elif max(before, members) < checks.min_members:
+        status = "passed"
+        message = (
+            f"{before:,} → {members:,} members: too small to judge ({checks.min_members} needed)."
+        )
+    else:
+        share = moved / before if before else float("inf")
+        status = "failed" if share > bound else "passed"
+        shown = f"{share:.0%}" if before else "all new, the segment was empty"
+        message = (
+            f"{entered:,} entered and {exited:,} exited of {before:,} members "
+            f"({shown} moved); at most {bound:.0%} expected"
+            + (
+                f" (history: median {statistics.median(past):.0%} over {len(past)} runs)."
+                if len(past) >= 3
+                else "."
+            )
+        )
+    return CheckResult(
+        check="segment_volume",
+        subject=subject,
+        status=status,
+        blocking=checks.is_blocking("segment_volume"),
+        message=message,
+        observed=moved / before if before else None,
+        threshold=bound,
+        segment=config.segment,
+    )
 
 
 def _consent_without_record(

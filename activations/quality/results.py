@@ -71,10 +71,11 @@ class CheckResult:
         }
 
 
-def failure_id(check: str, subject: str, run_id: str | None, observed: float | None) -> str:
-    """A short id for one failure of one run: approving it covers exactly that failure, so the
-    next run's failure (other data, other numbers) asks again."""
-    text = f"{check}|{subject}|{run_id or ''}|{observed!r}"
+def failure_id(result: CheckResult, run_id: str | None) -> str:
+    """A short id for one failure of one run: approving it covers exactly that failure (its
+    check, subject, numbers and finding), so the next run's failure, or another expectation
+    failing on the same subject, asks again."""
+    text = f"{result.check}|{result.subject}|{run_id or ''}|{result.observed!r}|{result.message}"
     return "chk-" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

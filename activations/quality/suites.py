@@ -83,7 +83,8 @@ def raw_suite(
     relation = f"{check_identifier(raw_schema)}.{check_identifier(checks.table)}"
     floor = checks.min_rows
     if accepted_rows is not None:
-        floor = max(floor, math.ceil(accepted_rows * (1 - checks.max_row_drop)))
+        # The epsilon keeps a drop of exactly max_row_drop allowed despite float rounding.
+        floor = max(floor, math.ceil(accepted_rows * (1 - checks.max_row_drop) - 1e-9))
 
     def completeness(outcome: Any) -> list[CheckResult]:
         rows = int(outcome.result.get("observed_value") or 0)
@@ -342,7 +343,7 @@ with p as (select * from {{batch}})
 select p.segment, p.destination, count(*) as members, sum({bad}) as bad
 from p
 group by p.segment, p.destination
-having sum({bad}) > max({check.threshold}) * count(*)
+having sum({bad}) > max({check.threshold}) * count(*) + 0.000001
 """
 
 
@@ -381,15 +382,34 @@ def payload_suite(routed: Sequence[Route], warehouse_kind: str) -> Suite:
 
 def _pairs(check: PayloadCheck, routed: Sequence[Route]) -> Interpret:
     def interpret(outcome: Any) -> list[CheckResult]:
-        failing = {
-            (str(row["segment"]), str(row["destination"])): row
-            for row in outcome.result.get("details", {}).get("unexpected_rows", [])
-        }
+        rows = outcome.result.get("details", {}).get("unexpected_rows", [])
+        failing = {(str(row["segment"]), str(row["destination"])): row for row in rows}
+        # GX lists at most 200 unexpected rows; its count is exact. A pair it did not list may
+        # be one of the others, so with a truncated list every unlisted pair is held too.
+        unlisted = int(outcome.result.get("observed_value") or 0) - len(rows)
         results = []
         for route in routed:
             row = failing.get((route.segment, route.destination))
             threshold = _threshold(check, route)
             what = check.what.format(key=route.key)
+            if row is None and unlisted > 0:
+                results.append(
+                    CheckResult(
+                        check=check.name,
+                        subject=f"{route.destination}/{route.segment}",
+                        status="failed",
+                        blocking=route.blocking.get(check.name, True),
+                        message=(
+                            f"{len(rows) + unlisted:,} pairs have members that {what}, more "
+                            "than Great Expectations lists; this one may be among them and is "
+                            "held until they are fixed or approved."
+                        ),
+                        threshold=threshold,
+                        segment=route.segment,
+                        destination=route.destination,
+                    )
+                )
+                continue
             if row is None:
                 message = (
                     f"no member {what}."
@@ -468,8 +488,14 @@ def _declared(config: SegmentConfig, name: str) -> Interpret:
     def interpret(outcome: Any) -> list[CheckResult]:
         result = outcome.result
         observed = result.get("unexpected_count", result.get("observed_value"))
+        # Only numbers are shown: an observed value can be a customer's address.
+        numeric = isinstance(observed, int | float) and not isinstance(observed, bool)
         detail = (
-            f"{observed:,} unexpected rows" if isinstance(observed, int) else f"observed {observed}"
+            f"{observed:,} unexpected rows"
+            if isinstance(observed, int) and "unexpected_count" in result
+            else f"observed {observed:,}"
+            if numeric
+            else "observed value not shown (it may be personal data)"
         )
         message = f"{name}({_arguments(outcome)}): {detail}."
         return [

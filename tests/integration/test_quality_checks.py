@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from activations.errors import CohortflowError
 from activations.quality.gate import approve_failure, run_checks
 from activations.quality.results import CheckReport, CheckResult
 from activations.raw_contract import RAW_TABLES
@@ -121,24 +122,33 @@ def store(size: int, email: Any = None) -> Store:
 def test_raw_completeness_fails_an_empty_table_and_a_collapse_against_the_accepted_count(
     warehouse: Warehouse, manifest: Path
 ) -> None:
-    publish(warehouse, store(30), AS_OF)
-    raw_rows(warehouse, customers=40, orders=100, newest=AS_OF)
-    assert result(check(warehouse, manifest), "raw_completeness", "raw.orders").status == "passed"
+    day = iter(range(10))
 
-    raw_rows(warehouse, customers=40, orders=60, newest=AS_OF)  # 40% fewer: allowed
-    assert result(check(warehouse, manifest), "raw_completeness", "raw.orders").status == "passed"
+    def run_with(orders: int) -> CheckResult:
+        """A load of `orders` rows, a run recording it, and the checks of that run."""
+        raw_rows(warehouse, customers=40, orders=orders, newest=AS_OF)
+        publish(warehouse, store(30), AS_OF + timedelta(days=next(day)))
+        return result(check(warehouse, manifest), "raw_completeness", "raw.orders")
 
-    raw_rows(warehouse, customers=40, orders=20, newest=AS_OF)  # 67% fewer than 60: collapsed
-    collapsed = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    assert run_with(100).status == "passed"
+    assert run_with(60).status == "passed"  # 40% fewer: allowed
+
+    collapsed = run_with(20)  # 67% fewer than 60: collapsed
     assert (collapsed.status, collapsed.holds, collapsed.observed) == ("failed", True, 20)
     assert "60" in collapsed.message and collapsed.failure_id
 
     # A collapse nobody accepted never becomes the new normal: still compared with 60.
-    still = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    still = run_with(20)
     assert still.status == "failed" and still.threshold == 30
 
-    raw_rows(warehouse, customers=40, orders=0, newest=AS_OF)
-    empty = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    # Approving it passes this run's checks again under the same id (the bar does not move
+    # within the run) and makes 20 the count the next run is compared with.
+    approve_failure(Settings(warehouse=warehouse), str(still.failure_id), "marketer")
+    again = result(check(warehouse, manifest), "raw_completeness", "raw.orders")
+    assert again.failure_id == still.failure_id and not again.holds
+    assert run_with(15).status == "passed"
+
+    empty = run_with(0)
     assert empty.status == "failed" and empty.observed == 0
 
 
@@ -266,8 +276,50 @@ def test_segment_volume_fails_an_implausible_move_and_passes_the_first_run(
     assert moved.status == "failed" and moved.segment == "vip"
     assert moved.observed == pytest.approx(40 / 70)
 
+    # The next run changes nothing, but the sync would still send the held jump: still held,
+    # under the same failure id, until someone approves it.
+    publish(warehouse, members, AS_OF + timedelta(days=3))
+    still = result(check(warehouse, manifest), "segment_volume")
+    assert still.status == "failed" and still.holds and still.failure_id == moved.failure_id
+    assert "still held since run" in still.message
+    assert moved.failure_id is not None
+    approve_failure(Settings(warehouse=warehouse), moved.failure_id, "marketer")
+    assert result(check(warehouse, manifest), "segment_volume").status == "passed"
+
+    for i in range(70, 87):  # 17 of 30 leave: 57% again, within a segment's own threshold
+        del members.members[("vip", f"p{i}")]
+    publish(warehouse, members, AS_OF + timedelta(days=4))
     lenient = configs(max_change_fraction=0.6)
     assert result(check(warehouse, manifest, lenient), "segment_volume").status == "passed"
+
+
+def test_an_emptied_segment_is_not_taken_for_a_new_one(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    members = store(50)
+    publish(warehouse, members, AS_OF)
+    check(warehouse, manifest)
+    publish(warehouse, Store(people=members.people), AS_OF + timedelta(days=1))
+    emptied = result(check(warehouse, manifest), "segment_volume")
+    assert emptied.status == "failed" and emptied.observed == 1.0
+    publish(warehouse, members, AS_OF + timedelta(days=2))
+    refilled = result(check(warehouse, manifest), "segment_volume")
+    assert refilled.status == "failed" and refilled.holds
+
+
+def test_a_share_exactly_at_the_threshold_passes(warehouse: Warehouse, manifest: Path) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    publish(warehouse, store(100, email=lambda i: None if i < 29 else f"p{i}@x.com"), AS_OF)
+    at_limit = configs(max_null_key_fraction=0.29)  # 0.29 * 100 is 28.999999999999996
+    assert result(check(warehouse, manifest, at_limit), "payload_null_keys").status == "passed"
+
+
+def test_checks_before_any_build_say_to_build_first(warehouse: Warehouse, manifest: Path) -> None:
+    with connect(warehouse) as connection:
+        connection.exec_driver_sql("drop table analytics.contact_consent")
+    with pytest.raises(CohortflowError, match="run `cohortflow run`"):
+        check(warehouse, manifest)
 
 
 def test_sms_routed_members_need_sms_consent(warehouse: Warehouse, manifest: Path) -> None:
