@@ -392,45 +392,32 @@ def _pairs(check: PayloadCheck, routed: Sequence[Route]) -> Interpret:
             row = failing.get((route.segment, route.destination))
             threshold = _threshold(check, route)
             what = check.what.format(key=route.key)
-            if row is None and unlisted > 0:
-                results.append(
-                    CheckResult(
-                        check=check.name,
-                        subject=f"{route.destination}/{route.segment}",
-                        status="failed",
-                        blocking=route.blocking.get(check.name, True),
-                        message=(
-                            f"{len(rows) + unlisted:,} pairs have members that {what}, more "
-                            "than Great Expectations lists; this one may be among them and is "
-                            "held until they are fixed or approved."
-                        ),
-                        threshold=threshold,
-                        segment=route.segment,
-                        destination=route.destination,
-                    )
-                )
-                continue
-            if row is None:
-                message = (
-                    f"no member {what}."
-                    if threshold == 0
-                    else f"within the threshold: at most {threshold:.0%} of members may {what}."
-                )
-                bad, members = None, None
-            else:
+            observed: float | None = None
+            if row is not None:
                 bad, members = int(row["bad"]), int(row["members"])
+                observed = bad / members if members else None
                 message = (
                     f"{bad:,} of {members:,} members ({bad / members:.1%}) {what}; at most "
                     f"{threshold:.0%} allowed."
                 )
+            elif unlisted > 0:
+                message = (
+                    f"{len(rows) + unlisted:,} pairs have members that {what}, more than Great "
+                    "Expectations lists; this one may be among them and is held until they are "
+                    "fixed or approved."
+                )
+            elif threshold == 0:
+                message = f"no member {what}."
+            else:
+                message = f"within the threshold: at most {threshold:.0%} of members may {what}."
             results.append(
                 CheckResult(
                     check=check.name,
                     subject=f"{route.destination}/{route.segment}",
-                    status="passed" if row is None else "failed",
+                    status="passed" if row is None and unlisted <= 0 else "failed",
                     blocking=route.blocking.get(check.name, True),
                     message=message,
-                    observed=None if bad is None or not members else bad / members,
+                    observed=observed,
                     threshold=threshold,
                     segment=route.segment,
                     destination=route.destination,
