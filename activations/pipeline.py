@@ -16,8 +16,10 @@ from sqlalchemy.engine import Connection
 
 from activations import transform
 from activations.changes import RecordedRun, detect_changes
+from activations.destinations.registry import IMPLEMENTED, unavailable_reason
 from activations.errors import RawDataError
 from activations.phones import PhoneRefresh, refresh_phone_lookup
+from activations.quality.validation import preload_great_expectations
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES
 from activations.runner import SyncOutcome, sync_all
@@ -81,6 +83,9 @@ def run_pipeline(
             state_schema=settings.state_schema,
             default_region=settings.default_phone_region,
         )
+    environ = os.environ if environ is None else environ
+    if sync and any(unavailable_reason(name, environ) is None for name in IMPLEMENTED):
+        preload_great_expectations()  # the checks before the sync need it; import it meanwhile
     step("building models and tests")
     build = transform.build(
         settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars(), progress=progress
@@ -98,7 +103,7 @@ def run_pipeline(
         syncs = sync_all(
             settings,
             configs=load_segment_configs(transform.MANIFEST_PATH),
-            environ=os.environ if environ is None else environ,
+            environ=environ,
             on_step=step,
         )
     with connect(settings.warehouse) as connection:

@@ -19,7 +19,9 @@ result is exactly how the DuckDB bug hid.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -28,6 +30,22 @@ from activations.quality import duckdb_buffered
 from activations.warehouse import Warehouse, check_identifier, duckdb_config
 
 ResultFormat = Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"]
+
+
+def preload_great_expectations() -> threading.Thread:
+    """Import Great Expectations in a background thread and return it.
+
+    The import takes ~3 s whatever the data; a run that will check its data starts it before
+    the dbt build, which mostly waits on the warehouse, so the checks after the build do not
+    pay for it. Importing the same module from two threads is safe: the second waits."""
+    thread = threading.Thread(
+        target=importlib.import_module,
+        args=("great_expectations",),
+        name="preload-great-expectations",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 class MetricsUnavailable(CohortflowError):
