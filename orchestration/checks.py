@@ -133,11 +133,7 @@ def check_result(spec: dg.AssetCheckSpec, results: Sequence[CheckResult]) -> dg.
     table = "\n".join(
         ["| subject | status | finding | failure id |", "| --- | --- | --- | --- |", *rows]
     )
-    samples = [
-        f"{r.subject}: " + "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in r.samples)
-        for r in failed
-        if r.samples
-    ]
+    samples = [f"{r.subject}: {r.samples_text}" for r in failed if r.samples]
     description = (
         " ".join(
             f"{r.subject}: {r.message}"

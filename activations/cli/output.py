@@ -192,5 +192,5 @@ def print_check_holds(report: CheckReport) -> None:
 
     for result in report.holding:
         print_note(f"blocked: {hold_reason(result)}")
-        for sample in result.samples:
-            print_note("  e.g. " + ", ".join(f"{k}={v}" for k, v in sample.items()))
+        if result.samples:
+            print_note(f"  e.g. {result.samples_text}")

@@ -29,12 +29,17 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.migrations import migrate
 from activations.quality.config import raw_table_checks
 from activations.quality.report import write_report
-from activations.quality.results import CheckReport, CheckResult, CheckStatus, failure_id
+from activations.quality.results import (
+    STATUS_ORDER,
+    CheckReport,
+    CheckResult,
+    CheckStatus,
+    failure_id,
+)
 from activations.quality.suites import (
     Suite,
     payload_checks,
@@ -183,8 +188,7 @@ def _raw_suites(
 
 
 def _order(result: CheckResult) -> tuple[int, str, str]:
-    rank = {"failed": 0, "warned": 1, "passed": 2}[result.status]
-    return rank, result.check, result.subject
+    return STATUS_ORDER.index(result.status), result.check, result.subject
 
 
 def _identified(result: CheckResult, run_id: str | None) -> CheckResult:
@@ -197,12 +201,10 @@ def _identified(result: CheckResult, run_id: str | None) -> CheckResult:
 
 
 def _last_run(connection: Connection, state: str) -> tuple[str, datetime] | None:
-    if last_run_id(connection, state) is None:
-        return None
     row = connection.execute(
         statement(connection, "select_last_membership_run", state_schema=state)
-    ).one()
-    return str(row.run_id), row.as_of
+    ).first()
+    return None if row is None else (str(row.run_id), row.as_of)
 
 
 def _require_models(connection: Connection) -> None:

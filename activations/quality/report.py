@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from activations.quality.results import CheckReport, CheckResult, hold_reason
+from activations.quality.results import CheckReport, hold_reason
 
 MARKDOWN_NAME = "quality-report.md"
 HTML_NAME = "quality-report.html"
@@ -19,10 +19,6 @@ def write_report(report: CheckReport, folder: Path) -> tuple[Path, Path]:
     markdown.write_text(render_markdown(report), encoding="utf-8")
     html.write_text(render_html(report), encoding="utf-8")
     return markdown, html
-
-
-def _samples(result: CheckResult) -> str:
-    return "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in result.samples)
 
 
 def _cell(text: str) -> str:
@@ -51,7 +47,7 @@ def render_markdown(report: CheckReport) -> str:
     ]
     lines += [
         f"| {r.check} | {_cell(r.subject)} | {r.label} | {_cell(r.message)} | "
-        f"{_cell(_samples(r))} | {r.failure_id or ''} |"
+        f"{_cell(r.samples_text)} | {r.failure_id or ''} |"
         for r in report.results
     ]
     lines += ["", "How to read and approve a failure: docs/data-quality.md.", ""]
@@ -66,7 +62,7 @@ def render_html(report: CheckReport) -> str:
     rows = "\n".join(
         f'<tr style="background:{_COLOURS[r.status]}"><td>{escape(r.check)}</td>'
         f"<td>{escape(r.subject)}</td><td><b>{escape(r.label)}</b></td>"
-        f"<td>{escape(r.message)}</td><td>{escape(_samples(r))}</td>"
+        f"<td>{escape(r.message)}</td><td>{escape(r.samples_text)}</td>"
         f"<td><code>{escape(r.failure_id or '')}</code></td></tr>"
         for r in report.results
     )

@@ -50,6 +50,11 @@ class CheckResult:
             )
         return self.status
 
+    @property
+    def samples_text(self) -> str:
+        """The sample rows as one line: `person_id=p1, key=jo***@x.com; person_id=p2, ...`."""
+        return "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in self.samples)
+
     def covers(self, destination: str, segment: str) -> bool:
         return self.segment in (None, segment) and self.destination in (None, destination)
 
