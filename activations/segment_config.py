@@ -12,16 +12,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activations.errors import CohortflowError
-from activations.quality.config import SegmentChecks, segment_checks
+from activations.quality.config import CheckConfigError, SegmentChecks, segment_checks
+from activations.segment_schema import Problem, validate_meta
 
 DestinationKey = Literal["email", "phone", "person_id"]
-DESTINATION_KEYS: tuple[DestinationKey, ...] = ("email", "phone", "person_id")
-KNOWN_DESTINATIONS = ("klaviyo", "omnisend", "sms", "webhook")
 DEFAULT_MAX_EXIT_FRACTION = 0.5
 
 
 class SegmentConfigError(CohortflowError):
-    """A segment's meta.cohortflow is invalid."""
+    """Segments' meta.cohortflow are invalid: one line per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
     """Every seg_* model's configuration, keyed by segment name.
 
     Raises:
-        SegmentConfigError: a key, destination or option is invalid (names the segment).
+        SegmentConfigError: every problem of every segment, one line each.
         CohortflowError: the manifest is missing (run `cohortflow run` first).
     """
     if not manifest_path.is_file():
@@ -65,42 +68,59 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
             f"no dbt manifest at {manifest_path}: run `cohortflow run` (it builds the project)."
         )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    configs = {}
+    configs: dict[str, SegmentConfig] = {}
+    problems: list[Problem] = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or not node["name"].startswith("seg_"):
             continue
-        meta = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("cohortflow", {})
-        config = parse_segment_config(node["name"].removeprefix("seg_"), meta)
-        configs[config.segment] = config
+        meta = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("cohortflow")
+        config, found = _parse(node["name"], meta)
+        problems.extend(found)
+        if config is not None:
+            configs[config.segment] = config
+    if problems:
+        raise SegmentConfigError(problems)
     return dict(sorted(configs.items()))
 
 
-def parse_segment_config(segment: str, meta: dict[str, Any]) -> SegmentConfig:
-    """One segment's `meta.cohortflow`, validated."""
-    key = meta.get("key", "email")
-    if key not in DESTINATION_KEYS:
-        raise SegmentConfigError(
-            f"segment {segment}: key must be one of {', '.join(DESTINATION_KEYS)}, got {key!r}."
+def parse_segment_config(segment: str, meta: dict[str, Any] | None) -> SegmentConfig:
+    """One segment's `meta.cohortflow`, validated.
+
+    Raises:
+        SegmentConfigError: every problem in it.
+    """
+    config, problems = _parse(f"seg_{segment}", meta)
+    if config is None or problems:
+        raise SegmentConfigError(problems)
+    return config
+
+
+def _parse(model: str, meta: Any) -> tuple[SegmentConfig | None, list[Problem]]:
+    parsed, problems = validate_meta(model, meta)
+    if parsed is None:
+        return None, problems
+    try:
+        checks = segment_checks(model.removeprefix("seg_"), parsed.checks)
+    except CheckConfigError as error:
+        where = f"segment {model.removeprefix('seg_')}, checks: "
+        return None, [Problem(model, "checks", str(error).removeprefix(where))]
+    destinations = [
+        DestinationConfig(
+            name,
+            {k: v for k, v in options.items() if k != "max_exit_fraction"},
+            options["max_exit_fraction"],
         )
-    destinations = []
-    for name, options in sorted((meta.get("destinations") or {}).items()):
-        if name not in KNOWN_DESTINATIONS:
-            raise SegmentConfigError(
-                f"segment {segment}: unknown destination {name!r}; known: "
-                f"{', '.join(KNOWN_DESTINATIONS)}."
-            )
-        options = dict(options or {})
-        fraction = float(options.pop("max_exit_fraction", DEFAULT_MAX_EXIT_FRACTION))
-        if not 0 <= fraction <= 1:
-            raise SegmentConfigError(
-                f"segment {segment}, destination {name}: max_exit_fraction must be between 0 "
-                f"and 1, got {fraction}."
-            )
-        destinations.append(DestinationConfig(name, options, fraction))
-    return SegmentConfig(
-        segment=segment,
-        key=key,
-        traits=tuple(meta.get("traits") or ()),
+        for name, options in sorted(
+            (
+                parsed.destinations.model_dump(exclude_none=True) if parsed.destinations else {}
+            ).items()
+        )
+    ]
+    config = SegmentConfig(
+        segment=model.removeprefix("seg_"),
+        key=parsed.key,
+        traits=tuple(parsed.traits),
         destinations=tuple(destinations),
-        checks=segment_checks(segment, meta.get("checks")),
+        checks=checks,
     )
+    return config, []

@@ -380,7 +380,10 @@ def test_a_failure_holds_only_its_segment_until_approved(
     members.people.update({p: Person(p, f"{p}@example.com") for p in ("p0", "p1")})
     members.members.update({("vip", p): {} for p in ("p2",)})
     publish(warehouse, members, AS_OF)
-    both = {**configs(), "other": parse_segment_config("other", {"destinations": {"klaviyo": {}}})}
+    both = {
+        **configs(),
+        "other": parse_segment_config("other", {"destinations": {"klaviyo": {"list": "Others"}}}),
+    }
     report = check(warehouse, manifest, both)
     assert set(report.holds_for("klaviyo", ["vip", "other"])) == {"vip"}, report.holding
 

@@ -1,0 +1,140 @@
+"""The schema of a segment's `meta.cohortflow`: types, allowed keys, defaults.
+
+pydantic models with `extra="forbid"` and strict types, so a misspelt key (`destinaton:`) or a
+quoted boolean (`events: "no"`) is an error rather than silently ignored or read as true. Every
+problem of a segment is collected, each as one line naming the segment, the YAML path and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+class _Strict(BaseModel):
+    """No unknown keys, no coercion (a string is never a boolean or a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class KlaviyoOptions(_Strict):
+    """`destinations.klaviyo` (docs/destinations/klaviyo.md)."""
+
+    list: Name
+    events: bool = False
+    entered_metric: Name = "Entered segment"
+    exited_metric: Name = "Exited segment"
+    max_exit_fraction: Fraction = 0.5
+
+
+class OmnisendOptions(_Strict):
+    """`destinations.omnisend` (DESIGN section 6; not implemented yet)."""
+
+    tag: Name | None = None
+    events: bool = False
+    max_exit_fraction: Fraction = 0.5
+
+
+class SmsOptions(_Strict):
+    """`destinations.sms` (DESIGN section 6; not implemented yet)."""
+
+    on_enter: Name | None = None
+    consent_required: bool = True
+    max_exit_fraction: Fraction = 0.5
+
+
+class WebhookOptions(_Strict):
+    """`destinations.webhook` (DESIGN section 7; not implemented yet)."""
+
+    url: Name | None = None
+    events: bool = False
+    max_exit_fraction: Fraction = 0.5
+
+
+class Destinations(_Strict):
+    klaviyo: KlaviyoOptions | None = None
+    omnisend: OmnisendOptions | None = None
+    sms: SmsOptions | None = None
+    webhook: WebhookOptions | None = None
+
+
+class SegmentMeta(_Strict):
+    """A segment's `meta.cohortflow`. `checks` is validated by activations/quality/config.py."""
+
+    key: Literal["email", "phone", "person_id"] = "email"
+    traits: list[Name] = Field(default_factory=list)
+    destinations: Destinations | None = None
+    checks: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one segment's YAML."""
+
+    segment: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.segment}: {self.path}: {self.message}"
+            if self.path
+            else (f"{self.segment}: {self.message}")
+        )
+
+
+def validate_meta(segment: str, meta: Any) -> tuple[SegmentMeta | None, list[Problem]]:
+    """`meta` validated, or None and every problem in it (`segment` is the model's name)."""
+    try:
+        return SegmentMeta.model_validate({} if meta is None else meta), []
+    except ValidationError as error:
+        return None, [_problem(segment, detail) for detail in error.errors()]
+
+
+def _problem(segment: str, detail: ErrorDetails) -> Problem:
+    loc = [part for part in detail["loc"] if not str(part).startswith(("function-", "lax-"))]
+    path = ".".join(str(part) for part in loc if not isinstance(part, int))
+    path += "".join(f"[{part}]" for part in loc if isinstance(part, int))
+    return Problem(segment, path, _fix(detail, loc))
+
+
+def _fix(detail: ErrorDetails, loc: list[Any]) -> str:
+    kind, value = detail["type"], detail.get("input")
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"allowed: {', '.join(known)}."
+        return f"unknown key; {hint}"
+    if kind == "bool_type":
+        return f"must be true or false (unquoted), got {value!r}."
+    if kind == "literal_error":
+        close = difflib.get_close_matches(str(value), ["email", "phone", "person_id"], n=1)
+        hint = f" did you mean `{close[0]}`?" if close else ""
+        return f"must be one of email, phone, person_id, got {value!r}.{hint}"
+    if kind == "missing":
+        return 'required, e.g. `list: "Lapsed VIPs"`.' if loc[-1] == "list" else "required."
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"must be between 0 and 1, got {value!r}."
+    if kind in ("string_too_short", "string_pattern_mismatch"):
+        return "must not be empty."
+    return f"{detail['msg'].lower()}, got {value!r}."
+
+
+def _known_keys(loc: list[Any]) -> list[str]:
+    model: type[BaseModel] = SegmentMeta
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if a]
+        nested = [a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
