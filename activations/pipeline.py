@@ -67,12 +67,16 @@ def run_pipeline(
     destination the environment has credentials for (unless `sync` is False), summarise.
 
     Raises:
+        SegmentConfigError: a segment's YAML is invalid (nothing is run or recorded).
         RawDataError: raw tables are missing.
         DbtRunError: a model or test failed (no change is recorded).
         BackfillRefused: `as_of` is before the last recorded run.
         WarehouseError: the warehouse cannot be reached.
     """
     step = on_step or (lambda _: None)
+    step("checking segment configuration")
+    manifest = transform.parse(settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars())
+    configs = load_segment_configs(manifest)  # every YAML problem, before anything is recorded
     step("checking raw data")
     with connect(settings.warehouse) as connection:
         check_raw_tables(connection, settings.raw_schema)
@@ -102,7 +106,7 @@ def run_pipeline(
     if sync:
         syncs = sync_all(
             settings,
-            configs=load_segment_configs(transform.MANIFEST_PATH),
+            configs=configs,
             environ=environ,
             on_step=step,
         )

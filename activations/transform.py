@@ -191,3 +191,30 @@ def dbt_process_environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def parse(
+    warehouse: Warehouse,
+    *,
+    as_of: datetime,
+    extra_vars: Mapping[str, Any] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+) -> Path:
+    """`dbt parse` (no query runs): writes the manifest segment configuration is read from, so
+    it can be validated before anything is built or recorded. Returns the manifest's path.
+
+    Raises:
+        DbtRunError: the project does not parse.
+    """
+    from dbt.cli.main import dbtRunner
+
+    refresh_segment_registry(project_dir)
+    arguments = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    variables = json.dumps(build_vars(as_of, extra_vars))
+    with dbt_process_environment(dbt_environment(warehouse)):
+        parsed = dbtRunner().invoke(
+            ["parse", *arguments, "--log-level", "none", "--vars", variables]
+        )
+    if not parsed.success:
+        raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
+    return project_dir / "target" / "manifest.json"

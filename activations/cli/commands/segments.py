@@ -5,9 +5,12 @@ from __future__ import annotations
 import typer
 
 from activations.cli.options import JsonOption
-from activations.cli.output import print_json, print_note
+from activations.cli.output import print_error, print_json, print_note
 
-app = typer.Typer(help="Segment models: list them, refresh the registry.", no_args_is_help=True)
+app = typer.Typer(
+    help="Segment models: list them, validate their YAML, refresh the registry.",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -36,3 +39,34 @@ def refresh() -> None:
 
     changed = refresh_segment_registry(DBT_PROJECT_DIR)
     print_note("segment registry updated" if changed else "segment registry already up to date")
+
+
+@app.command("validate")
+def validate(json_output: JsonOption = False) -> None:
+    """Check every segment's meta.cohortflow against the schema (docs/segments.md), for CI.
+
+    Parses the dbt project (no warehouse needed, nothing is built). Exit status 1 lists every
+    problem of every segment, one line each.
+    """
+    from datetime import UTC, datetime
+
+    from activations.segment_config import SegmentConfigError, load_segment_configs
+    from activations.settings import Settings
+    from activations.transform import parse
+
+    settings = Settings.from_env()
+    manifest = parse(settings.warehouse, as_of=datetime.now(UTC), extra_vars=settings.dbt_vars())
+    try:
+        configs = load_segment_configs(manifest)
+    except SegmentConfigError as error:
+        if json_output:
+            problems = [vars(problem) for problem in error.problems]
+            print_json({"valid": False, "problems": problems})
+        else:
+            for problem in error.problems:
+                print_error(str(problem))
+        raise typer.Exit(code=1) from None
+    if json_output:
+        print_json({"valid": True, "segments": sorted(configs)})
+    else:
+        print_note(f"{len(configs)} segments valid")
