@@ -38,7 +38,7 @@ def clone(tmp_path: Path) -> Path:
 
 
 def cli(clone: Path, *args: str, warehouse: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(clone)}
+    env = {**os.environ, "PYTHONPATH": str(clone), "COLUMNS": "250"}
     if warehouse is not None:
         env["COHORTFLOW_WAREHOUSE"] = warehouse
     code = "from activations.cli.app import main; main()"
@@ -106,3 +106,24 @@ def tables(location: str) -> set[tuple[str, str, int]]:
             )
             for schema, name in names
         }
+
+
+def test_plan_shows_an_unimplemented_destination_as_such(
+    clone: Path, raw_store: Path, tmp_path: Path
+) -> None:
+    path = clone / "dbt_project" / "models" / "segments" / "segments.yml"
+    text = path.read_text(encoding="utf-8")
+    routed = 'klaviyo: {list: "VIPs", events: true}'
+    assert routed in text
+    path.write_text(
+        text.replace(routed, routed + "\n            omnisend: {tag: vip}"), encoding="utf-8"
+    )
+    location = str(tmp_path / "w.duckdb")
+    cohortflow("load", "--raw-dir", str(raw_store), warehouse=location)
+    assert cli(clone, "run", "--as-of", AS_OF, warehouse=location).returncode == 0
+    plan = json.loads(cli(clone, "plan", "--json", warehouse=location).stdout)
+    assert {"destination": "omnisend", "segment": "vip"} in plan["not_implemented"]
+    assert all(p["destination"] == "klaviyo" for p in plan["plans"])
+    human = cli(clone, "plan", warehouse=location).stdout
+    (row,) = [line for line in human.splitlines() if "omnisend" in line]
+    assert "not implemented yet" in row and "docs/destinations/omnisend" not in human

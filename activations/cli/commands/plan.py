@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from activations.cli.options import JsonOption
 from activations.cli.output import print_error, print_json, print_note, stdout
+
+if TYPE_CHECKING:
+    from activations.segment_config import SegmentConfig
 
 
 def plan(
@@ -32,17 +37,24 @@ def plan(
 
     settings = Settings.from_env()
     configs = load_segment_configs(MANIFEST_PATH)
+    unimplemented = not_implemented_routes(configs, destination)
     with connect(settings.warehouse) as connection:
         result = build_plan(
             connection,
             state_schema=settings.state_schema,
-            configs=configs,
+            configs={name: implemented_only(config) for name, config in configs.items()},
             destination=destination,
             sample_size=sample,
         )
     if json_output:
-        print_json({"run_id": result.run_id, "plans": [p.as_dict() for p in result.segments]})
-    elif not result.segments:
+        print_json(
+            {
+                "run_id": result.run_id,
+                "plans": [p.as_dict() for p in result.segments],
+                "not_implemented": [{"destination": d, "segment": s} for d, s in unimplemented],
+            }
+        )
+    elif not result.segments and not unimplemented:
         print_note(
             "no segment is routed to a destination"
             + (f" named {destination}" if destination else "")
@@ -91,12 +103,40 @@ def plan(
                 f"{p.quarantined:,}",
                 status,
             )
+        for name, segment in unimplemented:
+            table.add_row("-", name, segment, *["-"] * 8, NOT_IMPLEMENTED)
         stdout.print(table)
     for blocked in result.blocked:
         if not json_output:
             print_error(blocked.block_reason or "")
     if result.blocked:
         raise typer.Exit(code=2)
+
+
+NOT_IMPLEMENTED = "not implemented yet"
+
+
+def not_implemented_routes(
+    configs: Mapping[str, SegmentConfig], destination: str | None
+) -> list[tuple[str, str]]:
+    """(destination, segment) pairs routed to a destination cohortflow cannot sync yet: `run`
+    skips them, so the plan counts nothing for them as ready."""
+    from activations.destinations.registry import IMPLEMENTED
+
+    return [
+        (target.name, config.segment)
+        for config in configs.values()
+        for target in config.destinations
+        if target.name not in IMPLEMENTED and destination in (None, target.name)
+    ]
+
+
+def implemented_only(config: SegmentConfig) -> SegmentConfig:
+    """`config` routed only to the destinations cohortflow can sync."""
+    from activations.destinations.registry import IMPLEMENTED
+
+    routed = tuple(t for t in config.destinations if t.name in IMPLEMENTED)
+    return replace(config, destinations=routed)
 
 
 def approve(
