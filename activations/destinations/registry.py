@@ -22,6 +22,17 @@ def unavailable_reason(name: str, environ: Mapping[str, str]) -> str | None:
     return f"{', '.join(missing)} not set" if missing else None
 
 
+def skip_note(name: str, reason: str) -> str:
+    """The one line saying `name` was not synced: where to read more when the destination
+    exists, and that nothing is sent yet when it does not."""
+    if name not in IMPLEMENTED:
+        return (
+            f"{name}: not synced (not implemented yet; segments routed to it are built and "
+            f"tracked, nothing is sent; implemented: {', '.join(IMPLEMENTED)})"
+        )
+    return f"{name}: not synced ({reason}); see docs/destinations/{name}.md"
+
+
 @contextmanager
 def open_destination(
     name: str, environ: Mapping[str, str]

@@ -73,6 +73,8 @@ def exit_on_sync_problems(outcome: SyncOutcome) -> None:
 
 def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
     """Tables per destination (or JSON), then one line per destination not synced and why."""
+    from activations.destinations.registry import skip_note
+
     if json_output:
         print_json(
             {
@@ -96,6 +98,6 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
         if report.consent_held:
             print_note(f"{report.destination}: consent not synced: {report.consent_held}")
     for name, reason in outcome.skipped.items():
-        print_note(f"{name}: not synced ({reason}); see docs/destinations/{name}.md")
+        print_note(skip_note(name, reason))
     if not outcome.reports and not outcome.skipped:
         print_note("no segment is routed to a destination: nothing to sync.")
