@@ -6,9 +6,16 @@ Every entry point (CLI `--as-of`, Dagster run config, the Python API) parses thr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from activations.errors import CohortflowError
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of this machine's clock an as_of may be: clock skew between hosts, not intent."""
+
+
+class FutureAsOfRefused(CohortflowError):
+    """An as_of later than now: recorded, it would refuse every later run as a backfill."""
 
 
 def parse_instant(value: str) -> datetime:
@@ -36,6 +43,34 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def resolve_as_of(value: str | None) -> datetime:
-    """`value` parsed when given (not blank), else now: how every entry point picks `as_of`."""
-    return parse_instant(value) if value and value.strip() else utc_now()
+def resolve_as_of(value: str | None, *, allow_future: bool = False) -> datetime:
+    """`value` parsed when given (not blank), else now: how every entry point picks `as_of`.
+
+    Raises:
+        CohortflowError: `value` is not ISO-8601.
+        FutureAsOfRefused: `value` is later than now and `allow_future` is False.
+    """
+    if not (value and value.strip()):
+        return utc_now()
+    return refuse_future(parse_instant(value), allow_future=allow_future)
+
+
+def refuse_future(
+    as_of: datetime, *, allow_future: bool = False, now: datetime | None = None
+) -> datetime:
+    """`as_of`, unless it is later than now (plus FUTURE_TOLERANCE) and `allow_future` is False.
+
+    Change detection only moves forward, so one run recorded as of a typo in the future would
+    refuse every real run after it. Backtests and demos on synthetic data opt in explicitly.
+
+    Raises:
+        FutureAsOfRefused: `as_of` is in the future.
+    """
+    now = utc_now() if now is None else now
+    if allow_future or as_of <= now + FUTURE_TOLERANCE:
+        return as_of
+    raise FutureAsOfRefused(
+        f"as_of {as_of:%Y-%m-%d %H:%M:%S} is in the future (now {now:%Y-%m-%d %H:%M:%S} UTC): "
+        "a run recorded as of it would refuse every later run. Give a past instant, or "
+        "--allow-future for a backtest on synthetic data."
+    )

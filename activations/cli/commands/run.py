@@ -42,6 +42,13 @@ def run(
             "(demo and testing; destination credentials in the environment are ignored).",
         ),
     ] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future",
+            help="Accept an --as-of later than now (backtests and demos on synthetic data).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Build every dbt model and run its tests as of an instant, record what changed, sync every
@@ -51,7 +58,7 @@ def run(
     Exit status 2 when the mass-removal gate held a segment back, 3 when rows failed permanently.
     """
     settings = Settings.from_env()
-    instant = resolve_as_of(as_of)
+    instant = resolve_as_of(as_of, allow_future=allow_future)
     with ExitStack() as stack:
         environ = dict(os.environ)
         sandboxes = None
