@@ -45,6 +45,12 @@ class RawTableChecks:
         min_rows: fewer rows fail, whatever the previous run had (1 for tables a store has).
         max_row_drop: fail when the row count fell by more than this fraction since the last
             accepted count.
+        max_fill_drop: fail when a column's filled share (non-null, and non-blank for text)
+            fell by more than this fraction of the last accepted share: relative, like
+            `max_row_drop`, so a sparse column that empties (4% to 0%) fails as surely as a
+            full one. A column always empty by nature has nothing to lose and never fails.
+        never_empty: columns that must have at least one filled value whenever the table has
+            rows, judged on every load, the first included (no history needed).
         key: the contract key column, checked for duplicate rows when
             `max_duplicate_fraction` is set.
         blocking: whether a failure holds every sync (`blocking: false` only reports it).
@@ -55,6 +61,8 @@ class RawTableChecks:
     max_age: timedelta | None = None
     min_rows: int = 0
     max_row_drop: float = 0.5
+    max_fill_drop: float = 0.5
+    never_empty: tuple[str, ...] = ()
     key: str | None = None
     max_duplicate_fraction: float | None = None
     blocking: bool = True
@@ -112,10 +120,24 @@ def _raw_table(table: RawTable, node: Mapping[str, Any]) -> RawTableChecks:
         max_age=max_age,
         min_rows=_count(where, "min_rows", meta.get("min_rows", 0)),
         max_row_drop=fraction(where, "max_row_drop", meta.get("max_row_drop", 0.5)),
+        max_fill_drop=fraction(where, "max_fill_drop", meta.get("max_fill_drop", 0.5)),
+        never_empty=_columns(table, where, "never_empty", meta.get("never_empty", ())),
         key=key if duplicates is not None else None,
         max_duplicate_fraction=duplicates,
         blocking=_flag(where, "blocking", meta.get("blocking", True)),
     )
+
+
+def _columns(table: RawTable, where: str, name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+        raise CheckConfigError(f"{where}: {name} must be a list of column names, got {value!r}.")
+    unknown = [column for column in value if column not in table.column_names]
+    if unknown:
+        raise CheckConfigError(
+            f"{where}: {name} names {', '.join(unknown)}, not a column of the contract "
+            f"({', '.join(table.column_names)})."
+        )
+    return tuple(value)
 
 
 def _age(where: str, error_after: Mapping[str, Any]) -> timedelta | None:

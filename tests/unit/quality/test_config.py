@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from activations.quality.config import CheckConfigError, raw_table_checks, segment_checks
 from activations.quality.gate import dbt_test_results, mask
+from activations.transform import DBT_PROJECT_DIR
+
+SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 
 
 def manifest(tmp_path: Path, **tables: dict[str, Any]) -> Path:
@@ -31,12 +35,16 @@ def test_raw_thresholds_come_from_dbt_sources_freshness_and_meta(tmp_path: Path)
             "freshness": {"error_after": {"count": 36, "period": "hour"}},
             "meta": {"cohortflow": {"min_rows": 1, "max_duplicate_fraction": 0.1}},
         },
+        customers={"meta": {"cohortflow": {"max_fill_drop": 0.8, "never_empty": ["email"]}}},
     )
     checks = {c.table: c for c in raw_table_checks(path)}
     orders = checks["orders"]
     assert (orders.loaded_at_field, orders.max_age) == ("ordered_at", timedelta(hours=36))
     assert (orders.min_rows, orders.key, orders.max_duplicate_fraction) == (1, "order_id", 0.1)
     assert orders.blocking
+    assert (orders.max_fill_drop, orders.never_empty) == (0.5, ())
+    customers = checks["customers"]
+    assert (customers.max_fill_drop, customers.never_empty) == (0.8, ("email",))
     events = checks["events"]  # not configured: completeness against history only
     assert (events.max_age, events.min_rows, events.key, events.max_row_drop) == (
         None,
@@ -60,6 +68,9 @@ def test_raw_thresholds_come_from_dbt_sources_freshness_and_meta(tmp_path: Path)
         ({"meta": {"cohortflow": {"max_row_drop": 1.5}}}, "between 0 and 1"),
         ({"meta": {"cohortflow": {"min_rows": -1}}}, "whole number"),
         ({"meta": {"cohortflow": {"blocking": "no"}}}, "true or false"),
+        ({"meta": {"cohortflow": {"max_fill_drop": -0.1}}}, "between 0 and 1"),
+        ({"meta": {"cohortflow": {"never_empty": "email"}}}, "list of column names"),
+        ({"meta": {"cohortflow": {"never_empty": ["e_mail"]}}}, "e_mail, not a column"),
     ],
 )
 def test_bad_raw_thresholds_name_the_table(
@@ -122,3 +133,20 @@ def test_reports_mask_addresses() -> None:
     assert mask("jane.doe@example.com") == "ja***@example.com"
     assert mask("+15550100002") == "+155***02"
     assert mask(None) is None
+
+
+def test_the_projects_raw_thresholds_are_valid_and_name_the_identity_columns(
+    tmp_path: Path,
+) -> None:
+    sources = yaml.safe_load(SOURCES_YML.read_text(encoding="utf-8"))["sources"]
+    raw = next(source for source in sources if source["name"] == "raw")
+    checks = {
+        c.table: c
+        for c in raw_table_checks(
+            manifest(tmp_path, **{t["name"]: t.get("config", {}) for t in raw["tables"]})
+        )
+    }
+    assert checks["customers"].never_empty == ("customer_id", "email")
+    assert "phone" not in checks["customers"].never_empty  # an email-only store has none
+    assert {"customer_id", "email"} <= set(checks["orders"].never_empty)
+    assert all(c.max_fill_drop == 0.5 for c in checks.values())
