@@ -2,8 +2,9 @@
 
 The checks (docs/data-quality.md):
 
-- Great Expectations suites computed in the warehouse (`suites`): raw completeness, freshness
-  and duplicate keys; the sync payload's null, invalid and duplicate keys, trait sizes and SMS
+- Great Expectations suites computed in the warehouse (`suites`): raw completeness (rows, and
+  each column's filled share from one aggregate query per table, `fill`), freshness and
+  duplicate keys; the sync payload's null, invalid and duplicate keys, trait sizes and SMS
   consent; a segment's own declared expectations.
 - SQL checks whose thresholds need history or state GX has no notion of: each segment's volume
   of change against its size and recent runs, and email consent a destination holds from
@@ -12,7 +13,7 @@ The checks (docs/data-quality.md):
 
 A blocking failure holds the syncs in its scope until its `failure_id` is approved; everything
 else is reported. Results are appended to `check_results`, so the next evaluation compares raw
-row counts and change volumes with the last accepted ones.
+row counts, column fill and change volumes with the last accepted ones.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from sqlalchemy.engine import Connection
 
 from activations.errors import CohortflowError
 from activations.migrations import migrate
+from activations.quality import fill
 from activations.quality.config import raw_table_checks
+from activations.quality.fill import ColumnFill
 from activations.quality.report import write_report
 from activations.quality.results import (
     STATUS_ORDER,
@@ -52,6 +55,7 @@ from activations.quality.suites import (
 )
 from activations.quality.validation import validate_queries
 from activations.queries import statement
+from activations.raw_contract import RAW_TABLES_BY_NAME
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
 from activations.transform import MANIFEST_PATH, MODELS_SCHEMA, RUN_RESULTS_PATH
@@ -95,6 +99,7 @@ def run_checks(
     checked_at = datetime.now(UTC).replace(tzinfo=None)
     results: list[CheckResult] = []
     suites: list[Suite] = []
+    columns: list[ColumnFill] = []
     with connect(settings.warehouse) as connection:
         migrate(connection, state)
         run = _last_run(connection, state)
@@ -102,7 +107,7 @@ def run_checks(
         if as_of is None:
             as_of = run[1] if run is not None else checked_at
         if "raw" in parts:
-            raw_suites, missing = _raw_suites(
+            raw_suites, missing, columns = _raw_suites(
                 connection, settings, ids, manifest_path, as_of, run_id
             )
             suites += raw_suites
@@ -142,6 +147,7 @@ def run_checks(
             results=tuple(sorted(results, key=_order)),
         )
         _record(connection, state, report)
+        _record_fill(connection, state, report, columns)
     if settings.report_dir is not None:
         write_report(report, settings.report_dir)
     return report
@@ -154,25 +160,34 @@ def _raw_suites(
     manifest_path: Path,
     as_of: datetime,
     run_id: str | None,
-) -> tuple[list[Suite], list[CheckResult]]:
-    """A suite per raw table present, and a failed completeness result per table missing."""
+) -> tuple[list[Suite], list[CheckResult], list[ColumnFill]]:
+    """A suite per raw table present with its columns as measured, and a failed completeness
+    result per table missing."""
     raw_checks = raw_table_checks(manifest_path)
-    # Counts accepted in earlier runs only: approving this run's count must not move the bar
-    # this run is judged by (the approval would then never match the failure it approved).
+    # Observations accepted in earlier runs only: approving this run's count must not move the
+    # bar this run is judged by (the approval would then never match the failure it approved).
     accepted_rows = _latest(
         [o for o in _accepted(connection, ids, "raw_completeness") if o[1] != run_id]
     )
+    accepted_fill = _latest([o for o in _accepted_fill(connection, ids) if o[1] != run_id])
     present = _present_tables(connection, settings.raw_schema)
-    suites = [
-        raw_suite(
-            settings.raw_schema,
-            table,
-            as_of=as_of,
-            accepted_rows=_as_int(accepted_rows.get(f"raw.{table.table}")),
+    suites, columns = [], []
+    for table in raw_checks:
+        if table.table not in present:
+            continue
+        measured = fill.measure(
+            connection, settings.raw_schema, RAW_TABLES_BY_NAME[table.table], table, accepted_fill
         )
-        for table in raw_checks
-        if table.table in present
-    ]
+        columns += measured
+        suites.append(
+            raw_suite(
+                settings.raw_schema,
+                table,
+                as_of=as_of,
+                accepted_rows=_as_int(accepted_rows.get(f"raw.{table.table}")),
+                columns=measured,
+            )
+        )
     missing = [
         CheckResult(
             "raw_completeness",
@@ -184,7 +199,7 @@ def _raw_suites(
         for table in raw_checks
         if table.table not in present
     ]
-    return suites, missing
+    return suites, missing, columns
 
 
 def _order(result: CheckResult) -> tuple[int, str, str]:
@@ -233,6 +248,19 @@ def _accepted(
     ]
 
 
+def _accepted_fill(
+    connection: Connection, ids: Mapping[str, str]
+) -> list[tuple[str, str | None, float]]:
+    """(column subject, run id, filled share) of raw columns as accepted loads had them, newest
+    first."""
+    query = statement(connection, "select_accepted_fill", state_schema=ids["state_schema"])
+    parameters = {"verdict_check": "raw_completeness", "observation_check": fill.FILL_OBSERVATION}
+    return [
+        (str(row.subject), row.run_id, float(row.observed))
+        for row in connection.execute(query, parameters)
+    ]
+
+
 def _latest(observations: Sequence[tuple[str, str | None, float]]) -> dict[str, float]:
     latest: dict[str, float] = {}
     for subject, _, observed in observations:
@@ -260,6 +288,33 @@ def _record(connection: Connection, state: str, report: CheckReport) -> None:
             "failure_id": result.failure_id,
         }
         for result in report.results
+    ]
+    if rows:
+        connection.execute(statement(connection, "insert_check_result", state_schema=state), rows)
+
+
+def _record_fill(
+    connection: Connection, state: str, report: CheckReport, columns: Sequence[ColumnFill]
+) -> None:
+    """Each column's share beside its table's `raw_completeness` result: observations, not
+    results (the table's result holds and is approved as one), which become history when that
+    result is accepted."""
+    blocking = {r.subject: r.blocking for r in report.results if r.check == "raw_completeness"}
+    rows = [
+        {
+            "check_run_id": report.check_run_id,
+            "run_id": report.run_id,
+            "checked_at": report.checked_at,
+            "check_name": fill.FILL_OBSERVATION,
+            "subject": column.subject,
+            "status": "failed" if column.failed else "passed",
+            "blocking": blocking.get(f"raw.{column.table}", True),
+            "observed": column.share if column.rows else None,
+            "threshold": column.floor,
+            "message": f"{column.filled:,} of {column.rows:,} rows filled.",
+            "failure_id": None,
+        }
+        for column in columns
     ]
     if rows:
         connection.execute(statement(connection, "insert_check_result", state_schema=state), rows)

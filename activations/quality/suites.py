@@ -2,8 +2,9 @@
 
 Two kinds of asset are validated, each as a GX query asset computed in the warehouse:
 
-- `raw.<table>`: completeness (row count against the last accepted count), freshness (newest
-  `loaded_at_field` against the run's as-of) and duplicate keys, with GX's own expectations.
+- `raw.<table>`: completeness (row count against the last accepted count, folded together with
+  each column's filled share as `fill` measured it), freshness (newest `loaded_at_field` against
+  the run's as-of) and duplicate keys, with GX's own expectations.
 - `sync payload`: what the syncs would send, one row per member and destination with its
   destination key and trait size. Null, invalid and duplicate keys, oversized traits and SMS
   consent are `UnexpectedRowsExpectation`s whose query returns the (segment, destination)
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from activations.quality import fill
 from activations.quality.config import RawTableChecks
+from activations.quality.fill import ColumnFill
 from activations.quality.results import CheckResult
 from activations.segment_config import SegmentConfig
 from activations.transform import MODELS_SCHEMA
@@ -75,8 +78,10 @@ def raw_suite(
     *,
     as_of: datetime,
     accepted_rows: int | None,
+    columns: Sequence[ColumnFill] = (),
 ) -> Suite:
-    """Completeness, freshness and duplicate keys of one raw table."""
+    """Completeness (its row count, and each of `columns` as measured), freshness and duplicate
+    keys of one raw table."""
     import great_expectations as gx
 
     subject = f"raw.{checks.table}"
@@ -97,10 +102,11 @@ def raw_suite(
             )
         verdict = "too few" if not outcome.success else "ok"
         message = f"{rows:,} rows ({verdict}: at least {floor:,} needed; {history})."
+        if found := fill.summary(columns):
+            message = f"{message} {found}"
+        success = outcome.success and not any(column.failed for column in columns)
         return [
-            _result(
-                "raw_completeness", subject, outcome.success, message, rows, floor, checks.blocking
-            )
+            _result("raw_completeness", subject, success, message, rows, floor, checks.blocking)
         ]
 
     items = [Item(gx.expectations.ExpectTableRowCountToBeBetween(min_value=floor), completeness)]

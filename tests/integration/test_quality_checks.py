@@ -37,7 +37,13 @@ SOURCES = {
     "customers": {
         "loaded_at_field": "created_at",
         "freshness": {"error_after": {"count": 2, "period": "day"}},
-        "meta": {"cohortflow": {"min_rows": 1, "max_duplicate_fraction": 0.05}},
+        "meta": {
+            "cohortflow": {
+                "min_rows": 1,
+                "max_duplicate_fraction": 0.05,
+                "never_empty": ["customer_id", "email"],
+            }
+        },
     },
     "orders": {"meta": {"cohortflow": {"min_rows": 1, "max_row_drop": 0.5}}},
 }
@@ -152,6 +158,85 @@ def test_raw_completeness_fails_an_empty_table_and_a_collapse_against_the_accept
     assert empty.status == "failed" and empty.observed == 0
 
 
+def load_customers(warehouse: Warehouse, count: int, email: Any, phone: Any) -> None:
+    """`count` customers whose email and phone are `email(i)` and `phone(i)` (None: null)."""
+    with connect(warehouse) as connection:
+        connection.exec_driver_sql("delete from raw.customers")
+        connection.execute(
+            sa.text(
+                "insert into raw.customers (customer_id, email, phone, created_at) "
+                "values (:id, :email, :phone, :at)"
+            ),
+            [
+                {"id": f"c{i}", "email": email(i), "phone": phone(i), "at": AS_OF}
+                for i in range(count)
+            ],
+        )
+
+
+def emails(i: int) -> str:
+    return f"c{i}@example.com"
+
+
+def test_raw_completeness_holds_a_column_emptied_since_the_accepted_load(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    day = iter(range(10))
+
+    def load(email: Any, phone: Any) -> CheckResult:
+        """A load of 50 customers, a run recording it, and its completeness result."""
+        load_customers(warehouse, 50, email, phone)
+        publish(warehouse, store(30), AS_OF + timedelta(days=next(day)))
+        return result(check(warehouse, manifest), "raw_completeness", "raw.customers")
+
+    accepted = load(emails, lambda i: f"+1555010{i:04d}" if i < 45 else " ")  # 90% phones
+    assert accepted.status == "passed", accepted.message
+
+    lost = load(lambda i: None, lambda i: f"+1555010{i:04d}")
+    assert (lost.status, lost.holds) == ("failed", True)
+    assert "customers.email filled in 0.0% of rows, down from 100.0%" in lost.message, lost.message
+    assert "never_empty" in lost.message and "phone" not in lost.message
+    assert lost.failure_id and lost.subject == "raw.customers"
+
+    # Phones fall from 90% (blank text counts as empty) to 20%: more than half of them went.
+    fewer = load(emails, lambda i: f"+1555010{i:04d}" if i < 10 else "")
+    assert fewer.status == "failed", fewer.message
+    assert "customers.phone filled in 20.0% of rows, down from 90.0%" in fewer.message
+    assert "email" not in fewer.message.partition("Columns")[2]
+
+    # A fall nobody accepted never becomes the new normal: still compared with 90%. Approving
+    # it passes this run under the same id and makes 20% the share the next load must keep.
+    still = load(emails, lambda i: f"+1555010{i:04d}" if i < 10 else None)
+    assert still.holds and "down from 90.0%" in still.message
+    assert still.failure_id is not None
+    approve_failure(Settings(warehouse=warehouse), still.failure_id, "marketer")
+    again = result(check(warehouse, manifest), "raw_completeness", "raw.customers")
+    assert again.failure_id == still.failure_id and not again.holds
+    assert load(emails, lambda i: f"+1555010{i:04d}" if i < 9 else None).status == "passed"
+
+
+def test_a_first_load_without_any_email_is_held(warehouse: Warehouse, manifest: Path) -> None:
+    load_customers(warehouse, 20, lambda i: " " if i % 2 else None, lambda i: f"+1555010{i:04d}")
+    publish(warehouse, store(30), AS_OF)
+    empty = result(check(warehouse, manifest), "raw_completeness", "raw.customers")
+    assert (empty.status, empty.holds) == ("failed", True)
+    assert "customers.email is empty in every row, and never_empty lists it" in empty.message
+
+
+def test_sparse_and_always_empty_columns_pass(warehouse: Warehouse, manifest: Path) -> None:
+    def sparse(start: int) -> Any:
+        return lambda i: f"+1555010{i:04d}" if i % 10 == start else None  # 10% of customers
+
+    for day, start in enumerate((0, 3, 7)):
+        load_customers(warehouse, 100, emails, sparse(start))  # first_name: never filled
+        publish(warehouse, store(30), AS_OF + timedelta(days=day))
+        completeness = result(check(warehouse, manifest), "raw_completeness", "raw.customers")
+        assert completeness.status == "passed", completeness.message
+    assert "8 columns filled as expected (8 against the last accepted load)" in (
+        completeness.message
+    )
+
+
 def test_raw_freshness_compares_the_newest_row_with_the_run_as_of(
     warehouse: Warehouse, manifest: Path
 ) -> None:
@@ -230,7 +315,7 @@ def test_phone_keys_must_be_e164(warehouse: Warehouse, manifest: Path) -> None:
     raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
     phones = {i: f"+1555010{i:04d}" for i in range(10)}
     people = {f"p{i}": Person(f"p{i}", None, phones[i]) for i in range(10)}
-    members = {("vip", p): {} for p in people}
+    members: dict[tuple[str, str], dict[str, Any]] = {("vip", p): {} for p in people}
     publish(warehouse, Store(people=people, members=members), AS_OF)
     by_phone = configs(key="phone")
     assert result(check(warehouse, manifest, by_phone), "payload_invalid_keys").status == "passed"
