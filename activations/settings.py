@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activations.errors import CohortflowError
+from activations.quality.report import default_report_dir
 from activations.warehouse import Warehouse, check_identifier
 
 
@@ -22,7 +23,9 @@ class Settings:
     Environment: COHORTFLOW_WAREHOUSE (see Warehouse), COHORTFLOW_RAW_SCHEMA (default raw),
     COHORTFLOW_STATE_SCHEMA (default cohortflow_state), COHORTFLOW_PHONE_REGION (ISO-2 region for
     phones with no customer country, default US), COHORTFLOW_REPORT_DIR (where the data-quality
-    report of the last evaluation is written, default ./cohortflow_reports; None: not written).
+    report of the last evaluation is written; default a folder of the warehouse's own, see
+    `default_report_dir`, so two warehouses never overwrite each other's report; None: not
+    written).
     """
 
     warehouse: Warehouse
@@ -40,14 +43,16 @@ class Settings:
                 "COHORTFLOW_PHONE_REGION must be an ISO-3166 alpha-2 code such as US, "
                 f"got {region!r}."
             )
+        warehouse = Warehouse.from_env(environ)
+        report_dir = environ.get("COHORTFLOW_REPORT_DIR")
         return cls(
-            warehouse=Warehouse.from_env(environ),
+            warehouse=warehouse,
             raw_schema=check_identifier(environ.get("COHORTFLOW_RAW_SCHEMA", "raw")),
             state_schema=check_identifier(
                 environ.get("COHORTFLOW_STATE_SCHEMA", "cohortflow_state")
             ),
             default_phone_region=region,
-            report_dir=Path(environ.get("COHORTFLOW_REPORT_DIR", "cohortflow_reports")),
+            report_dir=Path(report_dir) if report_dir else default_report_dir(warehouse),
         )
 
     def dbt_vars(self) -> dict[str, str]:

@@ -145,6 +145,7 @@ def run_checks(
             run_id=run_id,
             checked_at=checked_at,
             results=tuple(sorted(results, key=_order)),
+            warehouse=settings.warehouse.describe(),
         )
         _record(connection, state, report)
         _record_fill(connection, state, report, columns)

@@ -1,15 +1,34 @@
 """The last validation as files a person can open: Markdown for a terminal or a pull request,
-HTML for a browser. Written after every evaluation, so they always describe the latest one."""
+HTML for a browser. Written after every evaluation, so they always describe the latest one.
+
+Each warehouse has its own folder by default, so checking a second warehouse never overwrites
+the first one's report: beside a DuckDB file (`<dir>/cohortflow_reports/<file stem>/`), or under
+`./cohortflow_reports/` named after a PostgreSQL server and database (never its user or
+password). The report also names the warehouse it describes."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
 from activations.quality.results import CheckReport, hold_reason
+from activations.warehouse import Warehouse
 
 MARKDOWN_NAME = "quality-report.md"
 HTML_NAME = "quality-report.html"
+REPORTS_FOLDER = "cohortflow_reports"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_report_dir(warehouse: Warehouse) -> Path:
+    """Where the reports of `warehouse` go when COHORTFLOW_REPORT_DIR is not set."""
+    if warehouse.kind == "duckdb":
+        path = warehouse.duckdb_path
+        return path.parent / REPORTS_FOLDER / path.stem
+    url = warehouse.url
+    parts = [url.host or "localhost", str(url.port or 5432), url.database or "postgres"]
+    return Path(REPORTS_FOLDER) / _UNSAFE.sub("_", "-".join(["postgres", *parts]))
 
 
 def write_report(report: CheckReport, folder: Path) -> tuple[Path, Path]:
@@ -33,6 +52,8 @@ def render_markdown(report: CheckReport) -> str:
         f"Checked {report.checked_at:%Y-%m-%d %H:%M:%S} UTC, run `{report.run_id or 'none'}`: "
         f"{counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed, "
         f"{len(report.holding)} holding syncs back.",
+        "",
+        f"Warehouse: {report.warehouse or 'not recorded'}.",
         "",
     ]
     if report.holding:
@@ -76,6 +97,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 <p>Checked {report.checked_at:%Y-%m-%d %H:%M:%S} UTC, run <code>{escape(report.run_id or "none")}
 </code>: {counts["passed"]} passed, {counts["warned"]} warned, {counts["failed"]} failed,
 {len(report.holding)} holding syncs back.</p>
+<p>Warehouse: <code>{escape(report.warehouse or "not recorded")}</code>.</p>
 {f"<h2>Holding syncs back</h2><ul>{holding}</ul>" if holding else ""}
 <h2>Every check</h2>
 <table><tr><th>check</th><th>subject</th><th>status</th><th>finding</th><th>samples</th>

@@ -92,6 +92,8 @@ class CheckReport:
     run_id: str | None
     checked_at: datetime
     results: tuple[CheckResult, ...] = field(default_factory=tuple)
+    # `Warehouse.describe()`: where the checked data is, never a password.
+    warehouse: str | None = None
 
     @property
     def holding(self) -> list[CheckResult]:
@@ -138,6 +140,7 @@ class CheckReport:
             "check_run_id": self.check_run_id,
             "run_id": self.run_id,
             "checked_at": self.checked_at.isoformat(),
+            "warehouse": self.warehouse,
             "counts": self.counts(),
             "holding": len(self.holding),
             "results": [result.as_dict() for result in self.results],
