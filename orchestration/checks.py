@@ -60,7 +60,9 @@ def gate_result(plan: SyncPlan) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=membership_changes, blocking=True, name="mass_removal_gate")
+@dg.asset_check(
+    asset=membership_changes, blocking=True, name="mass_removal_gate", pool=WAREHOUSE_POOL
+)
 def mass_removal_gate(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Fail when a sync would remove more than max_exit_fraction of a destination's members."""
     settings = warehouse.settings()

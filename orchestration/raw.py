@@ -20,9 +20,11 @@ from orchestration.resources import WarehouseResource
 RAW_SOURCE = "raw"
 STATE_SOURCE = "cohortflow_state"
 PHONE_E164_KEY = dg.AssetKey([STATE_SOURCE, "phone_e164"])
-# DuckDB has one writer: everything that writes the warehouse shares this pool, so an instance
-# with a pool limit of 1 never runs two writers at once.
-WAREHOUSE_POOL = "warehouse_writer"
+# DuckDB lets one process open its file while another writes it, reads included: every step that
+# opens the warehouse claims a slot of this pool, and the shipped dagster.yaml limits each pool
+# to one step at a time. PostgreSQL admits many sessions, so an instance may raise this pool's
+# limit there (docs/scheduling.md).
+WAREHOUSE_POOL = "cohortflow_warehouse"
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
