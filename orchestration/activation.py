@@ -6,11 +6,17 @@ blocking check, so none of these runs on a plan that would empty a list; the dat
 gate them the same way and are evaluated again inside, so a segment they hold is never sent. A
 sync whose rows failed permanently still records everything that landed, then fails the run
 visibly.
+
+A destination without credentials in the run's environment is skipped, not failed: a newcomer
+materialising everything has not configured Klaviyo yet. The asset then yields no
+materialization (nothing was synced, so nothing may look fresh), logs a warning and records an
+observation with `status: not configured` and the reason, which the asset's page shows.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the annotations at definition time.
 
 import os
+from collections.abc import Iterator
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -25,6 +31,7 @@ from orchestration.raw import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
 
 ACTIVATION_GROUP = "activation"
+NOT_CONFIGURED = "not configured"
 
 
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
@@ -72,21 +79,25 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
         group_name=ACTIVATION_GROUP,
         kinds={destination},
         pool=WAREHOUSE_POOL,
+        output_required=False,
         description=(
             f"Sync every segment routed to {destination} (adds, removes, trait updates, "
             f"enter/exit events, consent) as of the last recorded run: "
-            f"docs/destinations/{destination}.md."
+            f"docs/destinations/{destination}.md. Skipped with status '{NOT_CONFIGURED}' while "
+            "its credentials are not in the run's environment."
         ),
     )
     def sync_destination(
         context: AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult[None]:
+    ) -> Iterator[dg.MaterializeResult[None]]:
         reason = unavailable_reason(destination, os.environ)
         if reason is not None:
-            raise dg.Failure(
-                description=f"{destination} not synced: {reason} in the run's environment.",
-                allow_retries=False,
+            context.log.warning(
+                f"{destination} {NOT_CONFIGURED}, skipped: {reason} in the run's environment "
+                f"(docs/destinations/{destination}.md)."
             )
+            context.log_event(not_configured(context.asset_key, reason))
+            return
         settings = warehouse.settings()
         project = dbt_project()
         configs = load_segment_configs(project.manifest_path)
@@ -122,9 +133,21 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
                 metadata=metadata,
                 allow_retries=False,
             )
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
 
     return sync_destination
+
+
+def not_configured(key: dg.AssetKey, reason: str) -> dg.AssetObservation:
+    """The observation a skipped destination leaves on its asset: what is missing, and where."""
+    return dg.AssetObservation(
+        asset_key=key,
+        metadata={
+            "status": dg.MetadataValue.text(NOT_CONFIGURED),
+            "reason": dg.MetadataValue.text(f"{reason} in the run's environment"),
+            "setup": dg.MetadataValue.text(f"docs/destinations/{key.path[-1]}.md"),
+        },
+    )
 
 
 activation_assets = [activation_asset(destination) for destination in IMPLEMENTED]
