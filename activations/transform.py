@@ -100,6 +100,7 @@ def build(
     selection = ["--select", select, "--indirect-selection", "cautious"] if select else []
     with dbt_process_environment(dbt_environment(warehouse)):
         parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
+        _reraise_interrupt(parsed.exception)
         manifest = parsed.result
         if not parsed.success or not isinstance(manifest, Manifest):
             raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
@@ -117,6 +118,7 @@ def build(
             result = runner.invoke(["build", *common, "--vars", json.dumps(variables), *selection])
         finally:
             _release_duckdb()
+    _reraise_interrupt(result.exception)
     run = result.result
     if result.exception is not None or not isinstance(run, RunExecutionResult):
         raise DbtRunError(f"dbt build could not run: {_first_line(result.exception)}")
@@ -151,9 +153,18 @@ def _failure_message(failed: list[NodeOutcome], total: int) -> str:
     return f"dbt build failed on {len(failed)} of {total} nodes: {shown}{more}"
 
 
+def _reraise_interrupt(error: BaseException | None) -> None:
+    """dbt's runner returns Ctrl-C as a result like any failure; raise it again, so an
+    interrupted build reads as interrupted, not as a model error."""
+    if isinstance(error, KeyboardInterrupt):
+        raise KeyboardInterrupt from error
+
+
 def _first_line(error: BaseException | None) -> str:
-    text = str(error).strip().splitlines() if error else []
-    return text[0] if text else "unknown error"
+    if error is None:
+        return "unknown error"
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def _release_duckdb() -> None:

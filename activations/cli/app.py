@@ -4,29 +4,75 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
 from activations.cli.commands import changes, checks, generate, load, plan, run, segments, sync
-from activations.cli.output import print_error
+from activations.cli.output import print_error, print_note
 from activations.errors import CohortflowError
 
 app = typer.Typer(
     name="cohortflow",
-    help="Warehouse-native lifecycle activation: dbt segments, change detection, ESP syncs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Click's plain formatter re-flows docstring paragraphs to the terminal width; rich's keeps
+    # the docstrings' own line breaks and wraps them again mid-sentence.
+    rich_markup_mode=None,
 )
-app.command(name="generate")(generate.generate)
-app.command(name="load")(load.load)
-app.command(name="run")(run.run)
-app.command(name="changes")(changes.changes)
-app.command(name="plan")(plan.plan)
-app.command(name="approve")(plan.approve)
-app.command(name="checks")(checks.checks)
-app.command(name="sync")(sync.sync)
+# One line each for `cohortflow --help`: click would cut the docstrings' first sentence at 45
+# characters.
+app.command(name="generate", short_help="Write a synthetic store as Parquet files.")(
+    generate.generate
+)
+app.command(name="load", short_help="Load a folder of raw Parquet files into the warehouse.")(
+    load.load
+)
+app.command(name="run", short_help="Build the models, record changes, sync: the main job.")(run.run)
+app.command(name="changes", short_help="Who entered, exited or changed in a recorded run.")(
+    changes.changes
+)
+app.command(name="plan", short_help="What the next sync would send, without sending it.")(plan.plan)
+app.command(name="approve", short_help="Let a held plan or failed check through, once.")(
+    plan.approve
+)
+app.command(name="checks", short_help="Run the data-quality checks and show what they hold.")(
+    checks.checks
+)
+app.command(name="sync", short_help="Send the last recorded run to the destinations.")(sync.sync)
 app.add_typer(segments.app, name="segments")
+
+# The shell's convention for a process ended by SIGINT (128 + 2): schedulers and `make` read it
+# as "interrupted", not as a failure of the data.
+EXIT_INTERRUPTED = 130
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        print(f"cohortflow {version('cohortflow')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Warehouse-native lifecycle activation: dbt segments, change detection, ESP syncs.
+
+    Exit status of every command: 0 done, 1 an error (one `error:` line says what to do), 2 a
+    safeguard held something back on purpose, 3 a destination refused rows or failed, 130
+    interrupted (Ctrl-C).
+    """
 
 
 def main() -> None:
@@ -41,3 +87,12 @@ def main() -> None:
             raise
         print_error(str(error))
         sys.exit(1)
+    except KeyboardInterrupt:
+        # Every write is one transaction (change detection, each ledger batch), so an interrupt
+        # leaves nothing half-written and the next run picks up where this one stopped.
+        print_note("interrupted; nothing half-written is kept: run the command again to resume.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Skip interpreter teardown: dbt's and DuckDB's objects still referenced from the
+        # interrupted frames make nanobind print "leaked instances" warnings at exit.
+        os._exit(EXIT_INTERRUPTED)

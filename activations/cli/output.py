@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,11 +32,13 @@ def print_json(payload: Mapping[str, Any]) -> None:
 
 
 def print_error(message: str) -> None:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """`error: <message>` on stderr. Messages are escaped: a vendor's error code in brackets
+    (`[authentication_failed]`) is text, not rich markup to swallow."""
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def print_note(message: str) -> None:
-    stderr.print(message, highlight=False, soft_wrap=True)
+    stderr.print(escape(message), highlight=False, soft_wrap=True)
 
 
 def counts_table(
