@@ -76,7 +76,8 @@ def run_pipeline(
     step = on_step or (lambda _: None)
     step("checking segment configuration")
     manifest = transform.parse(settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars())
-    configs = load_segment_configs(manifest)  # every YAML problem, before anything is recorded
+    # Every YAML problem, before anything is recorded.
+    configs = load_segment_configs(transform.MANIFEST_PATH)
     step("checking raw data")
     with connect(settings.warehouse) as connection:
         check_raw_tables(connection, settings.raw_schema)
@@ -92,7 +93,11 @@ def run_pipeline(
         preload_great_expectations()  # the checks before the sync need it; import it meanwhile
     step("building models and tests")
     build = transform.build(
-        settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars(), progress=progress
+        settings.warehouse,
+        as_of=as_of,
+        extra_vars=settings.dbt_vars(),
+        progress=progress,
+        manifest=manifest,
     )
     step("detecting changes")
     with connect(settings.warehouse) as connection:

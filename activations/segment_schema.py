@@ -83,11 +83,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.segment}: {self.path}: {self.message}"
-            if self.path
-            else (f"{self.segment}: {self.message}")
-        )
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.segment}: {where}{self.message}"
 
 
 def validate_meta(segment: str, meta: Any) -> tuple[SegmentMeta | None, list[Problem]]:

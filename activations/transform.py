@@ -73,37 +73,27 @@ def build(
     select: str | None = None,
     project_dir: Path = DBT_PROJECT_DIR,
     progress: Progress | None = None,
+    manifest: Any | None = None,
 ) -> BuildReport:
     """`dbt build` (models, their tests and unit tests) as of `as_of`.
+
+    `manifest` is what `parse` returned for the same `as_of` and vars; without it the project is
+    parsed first.
 
     Raises:
         DbtRunError: listing every failed model and test.
     """
     from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
-    from dbt.contracts.graph.manifest import Manifest
 
-    refresh_segment_registry(project_dir)
+    if manifest is None:
+        manifest = parse(warehouse, as_of=as_of, extra_vars=extra_vars, project_dir=project_dir)
     variables = build_vars(as_of, extra_vars)
-    common = [
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
-    ]
     # A subset build must not run tests that also touch unselected models (dbt's default
     # "eager" indirect selection would test segment_membership without building it).
     selection = ["--select", select, "--indirect-selection", "cautious"] if select else []
+    common = _common_arguments(project_dir)
     with dbt_process_environment(dbt_environment(warehouse)):
-        parsed = dbtRunner().invoke(["parse", *common, "--vars", json.dumps(variables)])
-        _reraise_interrupt(parsed.exception)
-        manifest = parsed.result
-        if not parsed.success or not isinstance(manifest, Manifest):
-            raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
         total = _buildable_nodes(manifest, select)
         done = 0
 
@@ -210,22 +200,35 @@ def parse(
     as_of: datetime,
     extra_vars: Mapping[str, Any] | None = None,
     project_dir: Path = DBT_PROJECT_DIR,
-) -> Path:
-    """`dbt parse` (no query runs): writes the manifest segment configuration is read from, so
-    it can be validated before anything is built or recorded. Returns the manifest's path.
+) -> Any:
+    """`dbt parse` (no query runs): writes the manifest segment configuration is read from, so it
+    can be validated before anything is built or recorded, and returns it for `build` to reuse.
 
     Raises:
         DbtRunError: the project does not parse.
     """
     from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
     refresh_segment_registry(project_dir)
-    arguments = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     variables = json.dumps(build_vars(as_of, extra_vars))
     with dbt_process_environment(dbt_environment(warehouse)):
-        parsed = dbtRunner().invoke(
-            ["parse", *arguments, "--log-level", "none", "--vars", variables]
-        )
-    if not parsed.success:
+        parsed = dbtRunner().invoke(["parse", *_common_arguments(project_dir), "--vars", variables])
+    _reraise_interrupt(parsed.exception)
+    if not parsed.success or not isinstance(parsed.result, Manifest):
         raise DbtRunError(f"dbt could not parse the project: {_first_line(parsed.exception)}")
-    return project_dir / "target" / "manifest.json"
+    return parsed.result
+
+
+def _common_arguments(project_dir: Path) -> list[str]:
+    """The project, its profiles, and dbt's logs to the file only (the CLI draws its own)."""
+    return [
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+    ]

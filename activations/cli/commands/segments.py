@@ -48,16 +48,15 @@ def validate(json_output: JsonOption = False) -> None:
     Parses the dbt project (no warehouse needed, nothing is built). Exit status 1 lists every
     problem of every segment, one line each.
     """
-    from datetime import UTC, datetime
-
+    from activations.instants import utc_now
     from activations.segment_config import SegmentConfigError, load_segment_configs
     from activations.settings import Settings
-    from activations.transform import parse
+    from activations.transform import MANIFEST_PATH, parse
 
     settings = Settings.from_env()
-    manifest = parse(settings.warehouse, as_of=datetime.now(UTC), extra_vars=settings.dbt_vars())
+    parse(settings.warehouse, as_of=utc_now(), extra_vars=settings.dbt_vars())
     try:
-        configs = load_segment_configs(manifest)
+        configs = load_segment_configs(MANIFEST_PATH)
     except SegmentConfigError as error:
         if json_output:
             problems = [vars(problem) for problem in error.problems]
