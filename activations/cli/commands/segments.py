@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from typing import Annotated
+
 import typer
 
 from activations.cli.options import JsonOption
 from activations.cli.output import print_error, print_json, print_note
 
 app = typer.Typer(
-    help="Segment models: list them, validate their YAML, refresh the registry.",
+    help="Segment models: list them, show one, validate their YAML, refresh the registry.",
     no_args_is_help=True,
 )
 
@@ -69,3 +72,55 @@ def validate(json_output: JsonOption = False) -> None:
         print_json({"valid": True, "segments": sorted(configs)})
     else:
         print_note(f"{len(configs)} segments valid")
+
+
+@app.command("show")
+def show(
+    segment: Annotated[str, typer.Argument(help="Segment name, e.g. vip (or seg_vip).")],
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="How many members to sample (masked).")
+    ] = 5,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to list.")] = 10,
+    json_output: JsonOption = False,
+) -> None:
+    """One segment: its YAML, members now, size over the recorded runs, what each destination
+    acknowledged, and a masked sample of members.
+
+    Reads the warehouse the last `cohortflow run` built; nothing is built or recorded.
+    """
+    from activations.instants import utc_now
+    from activations.segment_config import load_segment_configs
+    from activations.segment_overview import overview
+    from activations.settings import Settings
+    from activations.transform import MANIFEST_PATH, parse
+    from activations.warehouse import connect
+
+    settings = Settings.from_env()
+    parse(settings.warehouse, as_of=utc_now(), extra_vars=settings.dbt_vars())
+    configs = load_segment_configs(MANIFEST_PATH)
+    name = segment.removeprefix("seg_")
+    if name not in configs:
+        print_error(unknown_segment(name, sorted(configs)))
+        raise typer.Exit(code=1)
+    with connect(settings.warehouse) as connection:
+        view = overview(
+            connection,
+            configs[name],
+            state_schema=settings.state_schema,
+            sample_size=limit,
+            run_count=runs,
+        )
+    if json_output:
+        print_json(view.as_dict())
+        return
+    from activations.cli.output import stdout
+    from activations.cli.segment_view import segment_view
+
+    stdout.print(segment_view(view))
+
+
+def unknown_segment(name: str, known: list[str]) -> str:
+    """The error for a segment name that is not a seg_* model, with the closest names."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" did you mean `{close[0]}`?" if close else ""
+    return f"no segment named {name!r};{hint} segments: {', '.join(known)}."
