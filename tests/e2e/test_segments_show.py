@@ -1,5 +1,9 @@
 """`cohortflow segments show S`: a segment's definition, size, size over runs, what each destination
-acknowledged and a masked sample, as a marketer asks without SQL, on both warehouses."""
+acknowledged and a masked sample, as a marketer asks without SQL.
+
+On PostgreSQL here; the README's and the quickstart's commands (run as written by
+tests/e2e/test_documented_commands.py) run `segments show` on DuckDB, so each warehouse is covered
+once without a third pair of builds."""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ def emails_of(location: str) -> set[str]:
 
 
 def test_show_tracks_a_segment_across_runs_and_masks_its_members(
-    raw_store: Path, warehouse_location: str, monkeypatch: pytest.MonkeyPatch
+    raw_store: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    warehouse_location = postgres_url
     cohortflow("load", "--raw-dir", str(raw_store), warehouse=warehouse_location)
     before = run_json("segments", "show", "lapsed_vip", warehouse=warehouse_location)
     assert before["built"] is False and before["runs"] == []
