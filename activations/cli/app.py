@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from importlib.metadata import version
@@ -87,12 +88,34 @@ def main() -> None:
             raise
         print_error(str(error))
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit) as stopped:
+        if not _interrupted(stopped):
+            raise
         # Every write is one transaction (change detection, each ledger batch), so an interrupt
         # leaves nothing half-written and the next run picks up where this one stopped.
         print_note("interrupted; nothing half-written is kept: run the command again to resume.")
+        # Exit handlers still run: multiprocessing's unlinks the semaphores of dbt's adapters,
+        # without which its resource tracker warns of "leaked semaphore objects" after we exit.
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         # Skip interpreter teardown: dbt's and DuckDB's objects still referenced from the
         # interrupted frames make nanobind print "leaked instances" warnings at exit.
         os._exit(EXIT_INTERRUPTED)
+
+
+def _interrupted(stopped: BaseException) -> bool:
+    """Whether Ctrl-C ended the command.
+
+    Typer catches KeyboardInterrupt itself and exits 130 in silence (`typer.core._main` raises
+    `Exit(130)` from it, then `sys.exit`), so the interrupt reaches `main` only as the cause of a
+    SystemExit.
+    """
+    if isinstance(stopped, SystemExit) and stopped.code != EXIT_INTERRUPTED:
+        return False
+    error: BaseException | None = stopped
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
