@@ -25,6 +25,7 @@ from activations.migrations import migrate
 from activations.queries import statement
 
 Operation = Literal["add", "remove", "update"]
+EventOutcome = Literal["sent", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,17 @@ def _ack_table(batch_id: str, acks: Sequence[RowAck]) -> pa.Table:
 
 
 def record_event_acks(
-    connection: Connection, *, state_schema: str, destination: str, event_ids: Iterable[str]
+    connection: Connection,
+    *,
+    state_schema: str,
+    destination: str,
+    event_ids: Iterable[str],
+    outcome: EventOutcome = "sent",
+    reason: str | None = None,
 ) -> None:
-    """Remember events the destination accepted, so no retry ever sends them again."""
+    """Settle events: `sent` ones the destination accepted, so no retry ever sends them again, and
+    `skipped` ones that had no address (with the reason), so they are reported once, not on every
+    run. Either way the planner never offers them again."""
     ids = list(event_ids)
     if not ids:
         return
@@ -142,6 +151,8 @@ def record_event_acks(
             "destination": pa.array([destination] * len(ids), pa.string()),
             "event_id": pa.array(ids, pa.string()),
             "acknowledged_at": pa.array([_now()] * len(ids), pa.timestamp("us")),
+            "outcome": pa.array([outcome] * len(ids), pa.string()),
+            "reason": pa.array([reason] * len(ids), pa.string()),
         }
     )
     insert_arrow(connection, state_schema, "sync_event_acks", acks)

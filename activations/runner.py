@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
@@ -22,15 +22,16 @@ from sqlalchemy.engine import Connection
 from activations.changes import last_run_id
 from activations.destinations.base import (
     ConsentWork,
+    Destination,
     Event,
     EventAck,
     Member,
     SegmentWork,
 )
 from activations.destinations.registry import open_destination, unavailable_reason
-from activations.errors import CohortflowError
+from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
-from activations.http import ClientError, HttpClient, HttpError
+from activations.http import ClientError, HttpClient
 from activations.ledger import (
     RowAck,
     RowIntent,
@@ -51,6 +52,11 @@ from activations.settings import Settings
 from activations.transform import MODELS_SCHEMA
 from activations.warehouse import connect
 
+# `failed`: a row or event was not acknowledged, or the segment failed as a whole (exit status
+# 3); `not sent`: its destination had failed before its turn. Events skipped for want of an
+# address are not failures: such a segment is still `synced`.
+SegmentStatus = Literal["synced", "blocked", "up to date", "failed", "not sent"]
+
 
 @dataclass
 class SegmentReport:
@@ -59,7 +65,7 @@ class SegmentReport:
     destination: str
     segment: str
     plan_id: str
-    status: str = "synced"  # synced | blocked | up to date | failed
+    status: SegmentStatus = "synced"
     added: int = 0
     removed: int = 0
     updated: int = 0
@@ -67,9 +73,11 @@ class SegmentReport:
     failed: int = 0
     permanent_failures: int = 0
     failed_events: int = 0
+    skipped_events: int = 0
     api_calls: int = 0
     rate_limit_wait_seconds: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
     message: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,20 +93,24 @@ class SegmentReport:
             "failed": self.failed,
             "permanent_failures": self.permanent_failures,
             "failed_events": self.failed_events,
+            "skipped_events": self.skipped_events,
             "api_calls": self.api_calls,
             "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
             "reasons": dict(self.reasons.most_common()),
+            "skip_reasons": dict(self.skip_reasons.most_common()),
             "message": self.message,
         }
 
 
 @dataclass
 class SyncReport:
-    """One destination's sync: per segment, consent, and the HTTP traffic it took."""
+    """One destination's sync: per segment, consent, and the HTTP traffic it took. `error` says
+    why the destination failed as a whole (nothing more was sent once it did)."""
 
     destination: str
     run_id: str | None
     segments: list[SegmentReport] = field(default_factory=list)
+    error: str | None = None
     consents_granted: int = 0
     consents_revoked: int = 0
     consent_held: str | None = None
@@ -118,12 +130,20 @@ class SyncReport:
 
     @property
     def failed(self) -> list[SegmentReport]:
-        """Segments the destination failed as a whole (retried by the next sync)."""
+        """Segments with rows or events not acknowledged, or failed as a whole (retried by the
+        next sync)."""
         return [segment for segment in self.segments if segment.status == "failed"]
+
+    @property
+    def status(self) -> Literal["synced", "failed"]:
+        """`failed` when the destination or any of its segments failed: exit status 3."""
+        return "failed" if self.error is not None or self.failed else "synced"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "destination": self.destination,
+            "status": self.status,
+            "error": self.error,
             "run_id": self.run_id,
             "segments": [segment.as_dict() for segment in self.segments],
             "consents_granted": self.consents_granted,
@@ -180,6 +200,15 @@ class _LedgerSink:
                 self.segment.failed_events += 1
                 self.segment.reasons[f"event: {ack.reason or 'unknown error'}"] += 1
 
+    def skipped_events(self, events: Sequence[Event], reason: str) -> None:
+        """Settle events nobody can be addressed by as skipped: reported this once, not sent."""
+        if not events or self.segment is None:
+            return
+        ids = [event.event_id for event in events]
+        self._write(record_event_acks, event_ids=ids, outcome="skipped", reason=reason)
+        self.segment.skipped_events += len(ids)
+        self.segment.skip_reasons[reason] += len(ids)
+
     def profile_ids(self, ids: Mapping[str, str]) -> None:
         self._write(record_profile_ids, ids=ids)
 
@@ -208,6 +237,16 @@ class _LedgerSink:
             )
 
 
+class DestinationFailed(CohortflowError):
+    """A destination failed as a whole: it refused the credentials, or its settings or options
+    cannot be used. `report` is what it did before, all of it recorded; `sync_all` reports it
+    with the error and goes on with the other destinations."""
+
+    def __init__(self, report: SyncReport) -> None:
+        self.report = report
+        super().__init__(report.error)
+
+
 def run_sync(
     settings: Settings,
     *,
@@ -224,8 +263,10 @@ def run_sync(
     consents load must not unsubscribe people.
 
     Raises:
-        CohortflowError: credentials or a segment's options are missing or invalid, or the
-            destination refused the credentials. Row failures are reported, not raised.
+        DestinationFailed: credentials or options are missing or invalid, or the destination
+            refused the credentials; its report holds what landed before. Row, event and
+            segment failures are reported, not raised.
+        WarehouseError: the warehouse cannot be reached.
     """
     started = time.perf_counter()
     routed = {
@@ -233,72 +274,144 @@ def run_sync(
         for name, config in configs.items()
         if any(target.name == destination for target in config.destinations)
     }
-    with open_destination(destination, environ) as (target, client):
-        target.check_options(
-            {config.segment: _options(config, destination) for config in routed.values()}
-        )
-        with connect(settings.warehouse) as connection:
-            run_id = _start_baselines(connection, settings, destination, routed)
-            plan = build_plan(
-                connection,
-                state_schema=settings.state_schema,
-                configs=routed,
-                destination=destination,
-                sample_size=0,
-            )
-        report = SyncReport(destination=destination, run_id=run_id)
-        sink = _LedgerSink(settings, destination, report)
-        for segment_plan in plan.segments:
-            segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
-            report.segments.append(segment_report)
-            held = (holds or {}).get(segment_plan.segment)
-            if held is not None:
-                segment_report.status = "blocked"
-                segment_report.message = held
-                continue
-            if segment_plan.blocked:
-                segment_report.status = "blocked"
-                segment_report.message = segment_plan.block_reason
-                continue
-            config = routed[segment_plan.segment]
-            with connect(settings.warehouse) as connection:
-                work = _segment_work(connection, settings, config, segment_plan, destination)
-            if work.empty:
-                segment_report.status = "up to date"
-                continue
-            sink.segment = segment_report
-            calls, waited = client.stats.requests, _waited(client)
+    report = SyncReport(destination=destination, run_id=None)
+    try:
+        with open_destination(destination, environ) as (target, client):
             try:
-                target.sync_segment(work, sink)
-            except HttpError as error:
-                if isinstance(error, ClientError) and error.status in (401, 403):
-                    raise
+                _sync(settings, target, report, routed, holds or {}, consent_hold, client)
+            finally:
+                stats = client.stats
+                report.api_calls = stats.requests
+                report.retries = stats.retries
+                report.rate_limited = stats.rate_limited
+                report.rate_limit_wait_seconds = _waited(client)
+    except WarehouseError:
+        raise
+    except CohortflowError as error:
+        # Settings, options, or consent refused for the whole account.
+        report.error = _destination_error(destination, error)
+    report.duration_seconds = time.perf_counter() - started
+    if report.error is not None:
+        raise DestinationFailed(report)
+    return report
+
+
+def _sync(
+    settings: Settings,
+    target: Destination,
+    report: SyncReport,
+    routed: Mapping[str, SegmentConfig],
+    holds: Mapping[str, str],
+    consent_hold: str | None,
+    client: HttpClient,
+) -> None:
+    """`run_sync`'s work, counted into `report`. A destination refusing the credentials fails
+    it as a whole (every later call would be refused too): the remaining segments are `not
+    sent`; any other failure fails only its segment."""
+    destination = report.destination
+    target.check_options(
+        {config.segment: _options(config, destination) for config in routed.values()}
+    )
+    with connect(settings.warehouse) as connection:
+        report.run_id = _start_baselines(connection, settings, destination, routed)
+        plan = build_plan(
+            connection,
+            state_schema=settings.state_schema,
+            configs=routed,
+            destination=destination,
+            sample_size=0,
+        )
+    sink = _LedgerSink(settings, destination, report)
+    for segment_plan in plan.segments:
+        segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
+        report.segments.append(segment_report)
+        held = holds.get(segment_plan.segment)
+        if held is not None:
+            segment_report.status = "blocked"
+            segment_report.message = held
+            continue
+        if segment_plan.blocked:
+            segment_report.status = "blocked"
+            segment_report.message = segment_plan.block_reason
+            continue
+        if report.error is not None:
+            segment_report.status = "not sent"
+            segment_report.message = (
+                f"{destination}/{segment_plan.segment}: not sent, {destination} had refused "
+                "the credentials"
+            )
+            continue
+        config = routed[segment_plan.segment]
+        with connect(settings.warehouse) as connection:
+            work, unaddressed = _segment_work(
+                connection, settings, config, segment_plan, destination
+            )
+        sink.segment = segment_report
+        sink.skipped_events(unaddressed, f"no {config.key} to address the event to")
+        if work.empty:
+            segment_report.status = "synced" if unaddressed else "up to date"
+            continue
+        calls, waited = client.stats.requests, _waited(client)
+        try:
+            target.sync_segment(work, sink)
+        except WarehouseError:
+            raise
+        except CohortflowError as error:
+            segment_report.status = "failed"
+            if _refused_credentials(error):
+                report.error = _destination_error(destination, error)
+                segment_report.message = (
+                    f"{destination}/{segment_plan.segment}: stopped when {destination} refused "
+                    "the credentials"
+                )
+            else:
                 # The vendor failed the segment as a whole (retries exhausted on a lookup, an
                 # unexpected answer): what it confirmed is recorded, the rest is retried next
                 # run, and the other segments still go out.
-                segment_report.status = "failed"
                 segment_report.message = (
                     f"{destination}/{segment_plan.segment}: {error}. Confirmed rows are "
                     "recorded; the rest is sent again by the next sync."
                 )
-            segment_report.api_calls = client.stats.requests - calls
-            segment_report.rate_limit_wait_seconds = _waited(client) - waited
-        sink.segment = None
-        sync_consents = getattr(target, "sync_consents", None)
-        report.consent_held = consent_hold
-        if sync_consents is not None and consent_hold is None:
-            synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
-            with connect(settings.warehouse) as connection:
-                consent = _consent_work(connection, settings, destination, synced_segments)
-            if not consent.empty:
-                sync_consents(consent, sink)
-        stats = client.stats
-        report.api_calls = stats.requests
-        report.retries = stats.retries
-        report.rate_limited = stats.rate_limited
-        report.rate_limit_wait_seconds = _waited(client)
-    report.duration_seconds = time.perf_counter() - started
-    return report
+        else:
+            if segment_report.failed or segment_report.failed_events:
+                segment_report.status = "failed"
+                segment_report.message = _failures_message(segment_report)
+        segment_report.api_calls = client.stats.requests - calls
+        segment_report.rate_limit_wait_seconds = _waited(client) - waited
+    sink.segment = None
+    sync_consents = getattr(target, "sync_consents", None)
+    report.consent_held = consent_hold
+    if sync_consents is not None and consent_hold is None and report.error is None:
+        synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
+        with connect(settings.warehouse) as connection:
+            consent = _consent_work(connection, settings, destination, synced_segments)
+        if not consent.empty:
+            sync_consents(consent, sink)
+
+
+def _refused_credentials(error: CohortflowError) -> bool:
+    return isinstance(error, ClientError) and error.status in (401, 403)
+
+
+def _destination_error(destination: str, error: CohortflowError) -> str:
+    return (
+        f"{destination}: {error}. Nothing more was sent to {destination}; what it confirmed "
+        "before is recorded."
+    )
+
+
+def _failures_message(segment: SegmentReport) -> str:
+    """One line for a segment whose sync ran but left rows or events unacknowledged."""
+    reason, _ = segment.reasons.most_common(1)[0]
+    return (
+        f"{segment.destination}/{segment.segment}: {_plural(segment.failed, 'row')} and "
+        f"{_plural(segment.failed_events, 'event')} failed (most often: {reason}); what landed "
+        "is recorded, the next sync retries the rest (refused rows once their data changes)."
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _waited(client: HttpClient) -> float:
@@ -337,10 +450,11 @@ def _segment_work(
     config: SegmentConfig,
     plan: SegmentPlan,
     destination: str,
-) -> SegmentWork:
-    """The rows of `plan` with what the destination needs to send them. Everything is read
-    through the plan's own queries, so a sync of a few changes in a large segment reads those
-    few rows, not the segment."""
+) -> tuple[SegmentWork, list[Event]]:
+    """The rows of `plan` with what the destination needs to send them, and the events nobody
+    can be addressed by (not the destination's to send). Everything is read through the plan's
+    own queries, so a sync of a few changes in a large segment reads those few rows, not the
+    segment."""
     state = settings.state_schema
     ids = {"state_schema": state, "models_schema": MODELS_SCHEMA}
     scope = {"destination": destination, "segment": plan.segment}
@@ -368,8 +482,8 @@ def _segment_work(
         if row.profile_id is not None:
             profile_ids[str(row.destination_key)] = str(row.profile_id)
     target = next(t for t in config.destinations if t.name == destination)
-    events = _events(connection, ids, scope, config) if target.events else []
-    return SegmentWork(
+    events, unaddressed = _events(connection, ids, scope, config) if target.events else ([], [])
+    work = SegmentWork(
         plan=plan,
         options=target.options,
         key=config.key,
@@ -379,6 +493,7 @@ def _segment_work(
         events=events,
         profile_ids=profile_ids,
     )
+    return work, unaddressed
 
 
 def _events(
@@ -386,39 +501,52 @@ def _events(
     ids: Mapping[str, str],
     scope: Mapping[str, str],
     config: SegmentConfig,
-) -> list[Event]:
+) -> tuple[list[Event], list[Event]]:
+    """The segment's unsent enter/exit events, addressed, and those with no address at all.
+
+    An exit goes to the key the ledger holds for the person in this segment: that profile is in
+    the list and in the flow the exit must stop, even when the warehouse has since lost or
+    changed the person's address. An enter (and an exit the ledger holds no key for) goes to the
+    person's current address: that is where the add just went."""
     changes = list(
         connection.execute(
             statement(connection, "select_plan_events", **ids, key_column=config.key), scope
         )
     )
     if not changes:
-        return []
-    query = statement(connection, "select_event_recipients", **ids).bindparams(
+        return [], []
+    query = statement(connection, "select_event_addresses", **ids).bindparams(
         bindparam("person_ids", expanding=True)
     )
     people = {
         str(row.person_id): row
         for row in connection.execute(
-            query, {"person_ids": sorted({str(c.person_id) for c in changes})}
+            query, {**scope, "person_ids": sorted({str(c.person_id) for c in changes})}
         )
     }
-    events = []
+    addressed: list[Event] = []
+    unaddressed: list[Event] = []
     for change in changes:
         person = people.get(str(change.person_id))
-        events.append(
-            Event(
-                event_id=str(change.event_id),
-                change="entered" if change.change == "entered" else "exited",
-                run_id=str(change.run_id),
-                occurred_at=change.as_of,
-                person_id=str(change.person_id),
-                email=person.email if person is not None else None,
-                phone=person.phone if person is not None else None,
-                traits=json.loads(change.traits) if change.traits is not None else {},
-            )
+        contact = {
+            "email": person.email if person is not None else None,
+            "phone": person.phone if person is not None else None,
+        }
+        held = person.held_key if person is not None else None
+        if change.change == "exited" and held is not None and config.key in contact:
+            contact[config.key] = str(held)
+        event = Event(
+            event_id=str(change.event_id),
+            change="entered" if change.change == "entered" else "exited",
+            run_id=str(change.run_id),
+            occurred_at=change.as_of,
+            person_id=str(change.person_id),
+            email=contact["email"],
+            phone=contact["phone"],
+            traits=json.loads(change.traits) if change.traits is not None else {},
         )
-    return events
+        (addressed if event.address(config.key) else unaddressed).append(event)
+    return addressed, unaddressed
 
 
 def _consent_work(
@@ -470,7 +598,9 @@ def sync_all(
 ) -> SyncOutcome:
     """Check the data, then sync every destination some segment is routed to (or `only` that
     one) and the environment has credentials for; the others are skipped with the reason (a run
-    without credentials still succeeds). A segment a failed blocking check holds is not sent.
+    without credentials still succeeds). A segment a failed blocking check holds is not sent. A
+    destination that fails as a whole is reported with its error (`SyncReport.error`), and the
+    others are still synced.
 
     Raises:
         CohortflowError: `only` names a destination no segment is routed to.
@@ -507,8 +637,8 @@ def sync_all(
         routed = [
             c.segment for c in configs.values() if any(t.name == name for t in c.destinations)
         ]
-        reports.append(
-            run_sync(
+        try:
+            report = run_sync(
                 settings,
                 destination=name,
                 configs=configs,
@@ -516,5 +646,9 @@ def sync_all(
                 holds=checks.holds_for(name, routed),
                 consent_hold=checks.destination_hold(name),
             )
-        )
+        except DestinationFailed as failure:
+            # Reported on its own destination: the others still sync, and the run's summary
+            # (whose build and changes are recorded) is still printed.
+            report = failure.report
+        reports.append(report)
     return SyncOutcome(reports=tuple(reports), skipped=skipped, checks=checks)

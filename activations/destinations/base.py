@@ -41,7 +41,12 @@ class Member:
 
 @dataclass(frozen=True)
 class Event:
-    """An enter/exit event for flows; `event_id` is stable, so a re-send can never duplicate."""
+    """An enter/exit event for flows; `event_id` is stable, so a re-send can never duplicate.
+
+    `email` and `phone` are where the event goes, chosen by the runner: for an exit, the key the
+    ledger holds for the person in this segment (the profile in the list, whose flow must stop,
+    even if the warehouse has since lost or changed the address); for an enter, the current one.
+    A destination is only given events that `address` for the segment's key."""
 
     event_id: str
     change: Literal["entered", "exited"]
@@ -51,6 +56,10 @@ class Event:
     email: str | None
     phone: str | None
     traits: Mapping[str, Any]
+
+    def address(self, key: DestinationKey) -> str | None:
+        """The value identifying the event's profile under the segment's key."""
+        return {"email": self.email, "phone": self.phone, "person_id": self.person_id}[key]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ in the segment's list, so an add costs no list call; the job is polled to comple
 import errors read back, and only the rows the job did not reject are acknowledged. Removals need
 Klaviyo's profile ids: those we learned are kept in the ledger, the rest are looked up by key 100
 at a time. Events carry our stable event id as `unique_id`, on which Klaviyo deduplicates, so a
-re-sent batch cannot produce a second event.
+re-sent batch cannot produce a second event. They go out after the upserts and before the
+removals, so a leaver's "Exited" event reaches the profile while it is still in the list.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from activations.http import (
 from activations.ledger import Operation, RowAck, RowIntent
 from activations.planner import PlanRow
 from activations.secrets import Secret
+from activations.segment_config import DestinationKey
 
 NAME = "klaviyo"
 REVISION = "2026-07-15"
@@ -203,13 +205,8 @@ def _list_members_payload(profile_ids: Sequence[str]) -> dict[str, Any]:
     return {"data": [{"type": "profile", "id": profile_id} for profile_id in profile_ids]}
 
 
-def _event_key(event: Event, key: str) -> str | None:
-    """The value identifying the event's profile: the segment's key, as for the import."""
-    return {"email": event.email, "phone": event.phone, "person_id": event.person_id}[key]
-
-
 def _event_entry(
-    event: Event, segment: str, key: str, metrics: Mapping[str, str]
+    event: Event, segment: str, key: DestinationKey, metrics: Mapping[str, str]
 ) -> dict[str, Any]:
     """One event with its profile, identified by the segment's key alone (like `_profile`), so
     the event lands on the profile that is in the list and never merges two customers."""
@@ -222,7 +219,7 @@ def _event_entry(
             "profile": {
                 "data": {
                     "type": "profile",
-                    "attributes": {_KEY_ATTRIBUTE[key]: _event_key(event, key)},
+                    "attributes": {_KEY_ATTRIBUTE[key]: event.address(key)},
                 }
             },
             "events": {
@@ -243,7 +240,7 @@ def _event_entry(
 
 
 def _event_batches(
-    events: Sequence[Event], segment: str, key: str, metrics: Mapping[str, str]
+    events: Sequence[Event], segment: str, key: DestinationKey, metrics: Mapping[str, str]
 ) -> Iterator[list[tuple[Event, dict[str, Any]]]]:
     """Events with their entries, in requests within the count and byte limits (entries carry
     the traits, so 1,000 of them can pass 5 MB)."""
@@ -347,33 +344,28 @@ class KlaviyoDestination:
             lists[name] = segment
 
     def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
-        """Upsert adds and updates into the segment's list, remove leavers, send events."""
+        """Upsert adds and updates into the segment's list, send events, remove leavers."""
         if work.empty:
             return
         check_options(work.segment, work.options)
+        list_id = None
         if work.adds or work.updates or work.removes:
             list_id = self._list_id(str(work.options["list"]).strip())
             upserts = [*((m, "add") for m in work.adds), *((m, "update") for m in work.updates)]
             self._upsert(upserts, work.key, list_id, sink)
-            if work.removes:
-                self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
+        # Events before removes: an "Exited" event reaches the profile while it is still in the
+        # list, so a flow that filters on list membership, or is stopped by the exit, still
+        # finds the person; removed first, the flow's filter would already have dropped them.
+        # Upserts go first so an "Entered" event lands on the profile just imported.
         if work.events:
             metrics = {
                 "entered": str(work.options.get("entered_metric", DEFAULT_ENTERED_METRIC)),
                 "exited": str(work.options.get("exited_metric", DEFAULT_EXITED_METRIC)),
             }
-            addressed = [e for e in work.events if _event_key(e, work.key)]
-            if len(addressed) < len(work.events):
-                refused = f"no {work.key} to address the event to"
-                sink.events(
-                    [
-                        EventAck(e.event_id, False, False, refused)
-                        for e in work.events
-                        if not _event_key(e, work.key)
-                    ]
-                )
-            for batch in _event_batches(addressed, work.segment, work.key, metrics):
+            for batch in _event_batches(work.events, work.segment, work.key, metrics):
                 self._send_events(batch, sink)
+        if work.removes and list_id is not None:
+            self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""

@@ -10,6 +10,7 @@ from activations.cli.options import JsonOption
 from activations.cli.output import (
     checks_table,
     checks_totals,
+    print_error,
     print_json,
     print_note,
     progress_bar,
@@ -21,9 +22,9 @@ from activations.cli.output import (
 if TYPE_CHECKING:
     from activations.runner import SyncOutcome
 
-# Exit statuses beyond 0/1 so schedulers can tell "held back on purpose" from "rows refused".
+# Exit statuses beyond 0/1 so schedulers can tell "held back on purpose" from "sync failed".
 EXIT_BLOCKED = 2
-EXIT_PERMANENT_FAILURES = 3
+EXIT_SYNC_FAILED = 3
 
 
 def sync(
@@ -36,18 +37,22 @@ def sync(
     """Sync the last recorded run's segments into their destinations and print what landed.
 
     Data-quality checks run first (see `cohortflow checks`); a segment a failed blocking check
-    holds is not sent at all. Exit status 2 when a segment was held back by a check or the
-    mass-removal gate (see `cohortflow plan`), 3 when rows failed permanently (reasons in
-    cohortflow_state.sync_row_errors) or a segment failed as a whole.
+    holds is not sent at all. Events for people with no address are skipped (reported once,
+    not failures). Exit status 2 when a segment was held back by a check or the mass-removal
+    gate (see `cohortflow plan`), 3 when a destination failed (a refused API key), or rows or
+    events were not acknowledged (reasons in cohortflow_state.sync_row_errors); the summary is
+    printed either way.
     """
     import os
 
+    from activations.readiness import require_built
     from activations.runner import sync_all
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
 
     settings = Settings.from_env()
+    require_built(settings.warehouse)
     configs = load_segment_configs(MANIFEST_PATH)
     with progress_bar(enabled=not json_output) as progress:
         task = progress.add_task("syncing", total=None)
@@ -63,10 +68,10 @@ def sync(
 
 
 def exit_on_sync_problems(outcome: SyncOutcome) -> None:
-    """Exit 3 when rows failed permanently or a segment failed as a whole, 2 when a segment was
-    held back by the gate."""
-    if any(report.permanent_failures or report.failed for report in outcome.reports):
-        raise typer.Exit(EXIT_PERMANENT_FAILURES)
+    """Exit 3 when a destination, a segment, a row or an event failed, 2 when a segment was
+    held back by the gate or a check."""
+    if any(report.status == "failed" for report in outcome.reports):
+        raise typer.Exit(EXIT_SYNC_FAILED)
     if any(report.blocked for report in outcome.reports):
         raise typer.Exit(EXIT_BLOCKED)
 
@@ -95,8 +100,17 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
             print_note(f"blocked: {report.destination}/{segment.segment}: {segment.message}")
         for segment in report.failed:
             print_note(f"failed: {segment.message}")
+        for segment in report.segments:
+            for reason, count in segment.skip_reasons.most_common():
+                events = "1 event" if count == 1 else f"{count:,} events"
+                print_note(
+                    f"skipped: {report.destination}/{segment.segment}: {events} ({reason}); "
+                    "recorded, not reported again"
+                )
         if report.consent_held:
             print_note(f"{report.destination}: consent not synced: {report.consent_held}")
+        if report.error is not None:
+            print_error(report.error)
     for name, reason in outcome.skipped.items():
         print_note(skip_note(name, reason))
     if not outcome.reports and not outcome.skipped:
