@@ -11,8 +11,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 DEMO_DIR := demo_data
 DEMO_PERSONS ?= 20000
+# `make dev`: the Dagster UI's port, and an instance that keeps runs, schedules and pool limits
+# between sessions (dagster.yaml there links to the project's, so the pool settings apply).
+PORT ?= 3000
+DEV_DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: help install demo test test-fast test-dbt lint fmt dev bench clean
+.PHONY: help install demo test test-fast test-dbt lint fmt dev dev-home bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,8 +50,17 @@ fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-dev: $(STAMP) ## open the Dagster UI on the demo warehouse
-	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/dagster dev -w workspace.yaml
+dev: $(STAMP) dev-home ## open the Dagster UI on the demo warehouse at PORT (3000); state in .dagster/
+	DAGSTER_HOME=$(DEV_DAGSTER_HOME) COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb \
+		$(BIN)/dagster dev -w workspace.yaml --port $(PORT)
+
+dev-home: $(DEV_DAGSTER_HOME)/dagster.yaml ## create .dagster/, the persistent instance of `make dev`
+
+# A link, not a copy: a change to the project's dagster.yaml applies at the next start. Made once,
+# so an instance file edited by hand is never overwritten.
+$(DEV_DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(@D)
+	ln -s $(CURDIR)/dagster.yaml $@
 
 bench: $(STAMP) ## benchmarks (writes benchmarks/RESULTS.md)
 	$(BIN)/python -m benchmarks.run_all
