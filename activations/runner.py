@@ -5,6 +5,8 @@ transaction, hands them to the destination, and records every acknowledgement th
 reports in its own short transaction as it arrives. No warehouse connection is held during HTTP
 calls (DuckDB allows one writer process), and nothing is written to the ledger that the
 destination did not confirm. A blocked plan (mass-removal gate) sends nothing for that segment.
+A destination that fails as a whole (a refused API key) is reported with its error and what it
+did before (`DestinationFailed`), so a run still prints its summary and syncs the others.
 """
 
 from __future__ import annotations
@@ -395,8 +397,8 @@ def _refused_credentials(error: CohortflowError) -> bool:
 
 def _destination_error(destination: str, error: CohortflowError) -> str:
     return (
-        f"{destination}: {error}. Nothing more was sent to {destination}; what it confirmed "
-        "before is recorded."
+        f"{destination}: {str(error).rstrip('.')}. Nothing more was sent to {destination}; what "
+        "it confirmed before is recorded."
     )
 
 
