@@ -25,7 +25,6 @@ BUILD_UNDER_WAY = "dbt: "
 def loaded_warehouse(raw_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's raw store loaded into a DuckDB file, once for the module."""
     warehouse = tmp_path_factory.mktemp("interrupt") / "warehouse.duckdb"
-    duckdb.connect(str(warehouse)).close()
     cohortflow("load", "--raw-dir", str(raw_store), warehouse=str(warehouse))
     return warehouse
 

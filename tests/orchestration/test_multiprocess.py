@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
@@ -41,7 +40,8 @@ pytestmark = pytest.mark.integration
 AS_OF = "2026-06-30T12:00:00Z"
 BIN = Path(sys.executable).parent
 API_KEY = "pk_multiprocess_1"
-# Both blocking checks on membership_changes, which once opened the DuckDB file together.
+# Checks of both blocking steps on membership_changes (the gate and the payload checks): ready
+# at the same moment, they would open the DuckDB file together without the pool.
 MEMBERSHIP_CHECKS = {"mass_removal_gate", "payload_null_keys", "segment_volume"}
 
 
@@ -56,8 +56,6 @@ def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _load(raw: Path, location: str) -> None:
-    if not location.startswith("postgresql"):
-        duckdb.connect(location).close()
     env = {**os.environ, "COHORTFLOW_WAREHOUSE": location}
     load = [str(BIN / "cohortflow"), "load", "--raw-dir", str(raw)]
     subprocess.run(load, env=env, check=True, capture_output=True)
