@@ -11,10 +11,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 DEMO_DIR := demo_data
 DEMO_PERSONS ?= 20000
-# `make dev`: the Dagster UI's port, and an instance that keeps runs, schedules and pool limits
-# between sessions (dagster.yaml there links to the project's, so the pool settings apply).
+# `make dev`: the Dagster UI's port, an instance that keeps runs, schedules and pool limits
+# between sessions (dagster.yaml there links to the project's, so the pool settings apply), and
+# the warehouse: COHORTFLOW_WAREHOUSE when the environment sets it, else the demo's.
 PORT ?= 3000
 DEV_DAGSTER_HOME := $(CURDIR)/.dagster
+DEV_WAREHOUSE := $(or $(COHORTFLOW_WAREHOUSE),$(DEMO_DIR)/warehouse.duckdb)
 
 .PHONY: help install demo test test-fast test-dbt lint fmt dev dev-home bench clean
 
@@ -50,8 +52,8 @@ fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-dev: $(STAMP) dev-home ## open the Dagster UI on the demo warehouse at PORT (3000); state in .dagster/
-	DAGSTER_HOME=$(DEV_DAGSTER_HOME) COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb \
+dev: $(STAMP) dev-home ## Dagster UI at PORT (3000) on COHORTFLOW_WAREHOUSE, else the demo; state in .dagster/
+	DAGSTER_HOME=$(DEV_DAGSTER_HOME) COHORTFLOW_WAREHOUSE='$(DEV_WAREHOUSE)' \
 		$(BIN)/dagster dev -w workspace.yaml --port $(PORT)
 
 dev-home: $(DEV_DAGSTER_HOME)/dagster.yaml ## create .dagster/, the persistent instance of `make dev`

@@ -3,6 +3,7 @@ and applies the project's pool limit."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,24 +19,33 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 
 
-def _make(*args: str) -> str:
+def _make(*args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         ["make", "--no-print-directory", "-C", str(REPO_ROOT), *args],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **(env or {})},
     )
     return result.stdout
 
 
-@pytest.mark.parametrize(("args", "port"), [((), "3000"), (("PORT=3123",), "3123")])
-def test_make_dev_serves_on_port_with_a_home_under_the_project(
-    args: tuple[str, ...], port: str
-) -> None:
-    commands = " ".join(_make("-n", "dev", *args).split())  # lines joined where `\` split them
+def test_make_dev_serves_the_demo_on_port_3000_with_a_home_under_the_project() -> None:
+    commands = " ".join(_make("-n", "dev").split())  # lines joined where `\` split them
 
     assert f"DAGSTER_HOME={REPO_ROOT / '.dagster'} " in commands
-    assert f"dagster dev -w workspace.yaml --port {port}" in commands
+    assert "COHORTFLOW_WAREHOUSE='demo_data/warehouse.duckdb'" in commands
+    assert "dagster dev -w workspace.yaml --port 3000" in commands
+
+
+def test_make_dev_takes_the_port_and_the_warehouse_the_user_gives() -> None:
+    url = "postgresql://cohortflow:s3cret@localhost:5432/shop?sslmode=disable"
+    env = {"COHORTFLOW_WAREHOUSE": url}
+
+    commands = " ".join(_make("-n", "dev", "PORT=3123", env=env).split())
+
+    assert f"COHORTFLOW_WAREHOUSE='{url}'" in commands
+    assert "dagster dev -w workspace.yaml --port 3123" in commands
 
 
 def test_the_dev_home_applies_the_project_pool_limit_and_is_never_overwritten(
