@@ -109,6 +109,24 @@ def detect_changes(
     return recorded
 
 
+def refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) -> None:
+    """Raise when `as_of` is before the last recorded run's: what `detect_changes` would refuse.
+
+    `run` asks before the dbt build, so a refused as_of costs no build and leaves the models as
+    the last run built them (a build as of an earlier instant would replace them, and the next
+    plan would compare the ledger with the past).
+
+    Raises:
+        BackfillRefused: naming the last run, and `runs undo` for a last run that is the mistake.
+    """
+    query = statement(connection, "select_raw_tables")
+    if "membership_runs" not in {
+        str(n) for (n,) in connection.execute(query, {"schema": state_schema})
+    }:
+        return
+    _refuse_backfill(connection, state_schema, as_of)
+
+
 def _refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) -> None:
     last = connection.execute(
         statement(connection, "select_last_membership_run", state_schema=state_schema)
@@ -117,7 +135,9 @@ def _refuse_backfill(connection: Connection, state_schema: str, as_of: datetime)
         raise BackfillRefused(
             f"as_of {as_of:%Y-%m-%d %H:%M:%S} is before the last recorded run "
             f"({last.run_id}, as_of {last.as_of:%Y-%m-%d %H:%M:%S}): change detection only moves "
-            "forward. To rebuild history, see docs/change-detection.md#replay-and-backfill."
+            "forward. If that run's as_of is the mistake, `cohortflow runs undo "
+            f"{last.run_id}` removes it while nothing of it was synced; to rebuild history, see "
+            "docs/change-detection.md#replay-and-backfill."
         )
 
 
@@ -152,6 +172,14 @@ def last_run_id(connection: Connection, state_schema: str) -> str | None:
         statement(connection, "select_last_membership_run", state_schema=state_schema)
     ).first()
     return None if row is None else str(row.run_id)
+
+
+def change_counts(
+    connection: Connection, *, state_schema: str, run_id: str
+) -> dict[str, SegmentChanges]:
+    """Entered / exited / updated counts per segment of one recorded run: the totals a cut
+    listing of its changes is a part of."""
+    return _counts(connection, {"state_schema": state_schema}, run_id)
 
 
 def list_changes(

@@ -80,11 +80,12 @@ def load_raw_folder(
 
     Raises:
         RawDataError: a file is missing or unreadable, or a column is missing or of the wrong type.
-        WarehouseError: the warehouse cannot be reached.
+        WarehouseError: the warehouse cannot be reached, or a DuckDB file's folder does not exist.
     """
     files = {table.name: _checked_file(raw_dir, table) for table in RAW_TABLES}
     loads: list[TableLoad] = []
-    with connect(warehouse) as connection:
+    # The one writer that starts a warehouse: a DuckDB file appears with its first raw data.
+    with connect(warehouse, create=True) as connection:
         connection.execute(statement(connection, "create_schema", schema=raw_schema))
         for table in RAW_TABLES:
             if progress:

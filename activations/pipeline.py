@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from activations import transform
-from activations.changes import RecordedRun, detect_changes
+from activations.changes import RecordedRun, detect_changes, refuse_backfill
 from activations.destinations.registry import IMPLEMENTED, unavailable_reason
 from activations.errors import RawDataError
+from activations.instants import refuse_future
 from activations.phones import PhoneRefresh, refresh_phone_lookup
 from activations.quality.validation import preload_great_expectations
 from activations.queries import statement
@@ -26,7 +27,7 @@ from activations.runner import SyncOutcome, sync_all
 from activations.segment_config import load_segment_configs
 from activations.settings import Settings
 from activations.summary import RunSummary, summarise
-from activations.warehouse import connect
+from activations.warehouse import connect, require_duckdb_file
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,26 @@ def run_pipeline(
     progress: transform.Progress | None = None,
     environ: Mapping[str, str] | None = None,
     sync: bool = True,
+    allow_future: bool = False,
 ) -> RunResult:
     """Build every model and its tests as of `as_of`, record segment changes, sync every
     destination the environment has credentials for (unless `sync` is False), summarise.
 
+    `on_step` hears the name of each step as it starts; `progress` hears the dbt build's nodes
+    (done, total, name) during the "building models and tests" step only.
+
     Raises:
+        FutureAsOfRefused: `as_of` is later than now and `allow_future` is False.
         SegmentConfigError: a segment's YAML is invalid (nothing is run or recorded).
         RawDataError: raw tables are missing.
         DbtRunError: a model or test failed (no change is recorded).
-        BackfillRefused: `as_of` is before the last recorded run.
-        WarehouseError: the warehouse cannot be reached.
+        BackfillRefused: `as_of` is before the last recorded run (before anything is built).
+        WarehouseError: the warehouse does not exist or cannot be reached.
     """
+    # Every caller gets the CLI's refusal: one run recorded in the future blocks all later ones.
+    refuse_future(as_of, allow_future=allow_future)
+    # A mistyped location fails here, in one line, not after the parse.
+    require_duckdb_file(settings.warehouse)
     step = on_step or (lambda _: None)
     step("checking segment configuration")
     manifest = transform.parse(settings.warehouse, as_of=as_of, extra_vars=settings.dbt_vars())
@@ -81,6 +91,8 @@ def run_pipeline(
     step("checking raw data")
     with connect(settings.warehouse) as connection:
         check_raw_tables(connection, settings.raw_schema)
+        # Before the build: a refused as_of must not replace the models with an older state.
+        refuse_backfill(connection, settings.state_schema, as_of)
         step("normalising phones")
         phones = refresh_phone_lookup(
             connection,

@@ -102,7 +102,6 @@ class Warehouse:
         """A new engine. Callers dispose of it: DuckDB allows one writer process, so connections
         stay short and nothing holds the file while dbt runs."""
         if self.kind == "duckdb":
-            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
             return sa.create_engine(
                 self.url, poolclass=sa.pool.NullPool, connect_args={"config": duckdb_config()}
             )
@@ -120,13 +119,43 @@ def duckdb_config() -> dict[str, str | bool]:
     }
 
 
-@contextmanager
-def connect(warehouse: Warehouse) -> Iterator[Connection]:
-    """A connection in a transaction, committed on success and rolled back on error.
+def require_duckdb_file(warehouse: Warehouse, *, create: bool = False) -> None:
+    """Refuse a DuckDB location that connecting would create, unless `create` says to.
+
+    DuckDB creates a missing file on connect, so a typo in COHORTFLOW_WAREHOUSE would otherwise
+    leave an empty warehouse behind and fail later with a confusing error. Only a load creates
+    one; nothing ever creates the folder it goes in.
 
     Raises:
-        WarehouseError: when the warehouse cannot be reached, in one line.
+        WarehouseError: the folder does not exist, or the file does not and `create` is False.
     """
+    if warehouse.kind != "duckdb":
+        return
+    path = warehouse.duckdb_path
+    if not path.parent.is_dir():
+        raise WarehouseError(
+            f"directory {path.parent} does not exist: create it, or point {ENV_VAR} at a file "
+            "in an existing folder."
+        )
+    if not create and not path.exists():
+        raise WarehouseError(
+            f"{warehouse.describe()} does not exist: load raw data into it first (`cohortflow "
+            f"load --raw-dir DIR`, then `cohortflow run`), or point {ENV_VAR} at your warehouse."
+        )
+
+
+@contextmanager
+def connect(warehouse: Warehouse, *, create: bool = False) -> Iterator[Connection]:
+    """A connection in a transaction, committed on success and rolled back on error.
+
+    Args:
+        create: create a DuckDB file that does not exist yet (a load); everything else reads or
+            adds to a warehouse that a load created.
+
+    Raises:
+        WarehouseError: when the warehouse does not exist or cannot be reached, in one line.
+    """
+    require_duckdb_file(warehouse, create=create)
     engine = warehouse.engine()
     try:
         try:

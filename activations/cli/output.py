@@ -10,16 +10,25 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from activations.changes import RecordedRun, SegmentChanges
 
 if TYPE_CHECKING:
     from activations.quality.results import CheckReport
-    from activations.runner import SyncReport
+    from activations.runner import SegmentReport, SyncReport
     from activations.sandbox.klaviyo import KlaviyoSandbox
 
 stdout = Console()
@@ -59,21 +68,67 @@ def counts_table(
     return table
 
 
+class CountColumn(ProgressColumn):
+    """`done/total` for a task that counts (dbt nodes, raw tables), nothing for one that does
+    not: a step without a count shows a moving bar, never `0/?` or another step's count."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{int(task.completed)}/{int(task.total)}", style="progress.download")
+
+
+def new_progress(console: Console = stderr, enabled: bool = True) -> Progress:
+    """The CLI's progress display: description, bar, count when there is one, elapsed time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        CountColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not enabled,
+    )
+
+
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Progress]:
     """A transient progress display on stderr; off in --json mode and when stderr is not a
     terminal, so logs and pipes get only the messages that matter."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=not enabled or not stderr.is_terminal,
-    )
-    with progress:
+    with new_progress(enabled=enabled and stderr.is_terminal) as progress:
         yield progress
+
+
+class Steps:
+    """The progress of a job made of steps, one line: each step starts a task of its own (its
+    name, its elapsed time, a bar that moves without a count), and only a step that reports a
+    count shows one. The build's `140/140` never stays up while later steps run."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def start(self, description: str, total: int | None = None) -> None:
+        """A new step: the previous one's line, count and clock give way to it."""
+        self._new_task(description, total)
+
+    def count(self, done: int, total: int, description: str | None = None) -> None:
+        """The current step's count (`done` of `total`), and what it is working on."""
+        task = self._task if self._task is not None else self._new_task(description or "", total)
+        self._progress.update(task, completed=done, total=total, description=description)
+
+    def _new_task(self, description: str, total: int | None) -> TaskID:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(description, total=total)
+        return self._task
+
+
+@contextmanager
+def steps_progress(enabled: bool = True) -> Iterator[Steps]:
+    """`Steps` on a transient progress display on stderr, off like `progress_bar`'s."""
+    with progress_bar(enabled=enabled) as progress:
+        yield Steps(progress)
 
 
 def changes_table(members: Mapping[str, int], changes: RecordedRun) -> Table:
@@ -98,8 +153,9 @@ def changes_table(members: Mapping[str, int], changes: RecordedRun) -> Table:
     return table
 
 
-def sync_table(report: SyncReport) -> Table:
-    """Per segment: what the destination acknowledged, what failed and why."""
+def sync_table(report: SyncReport) -> RenderableType:
+    """Per segment: what the destination acknowledged and what failed; then why each failure
+    happened, one line per reason under the table (a reason in a column wraps every row)."""
     table = Table(
         title=f"Sync to {report.destination}", title_justify="left", show_edge=False, pad_edge=False
     )
@@ -110,11 +166,7 @@ def sync_table(report: SyncReport) -> Table:
     columns = ("added", "removed", "updated", "events", "failed", "calls")
     for column in (*columns, "waited") if waited else columns:
         table.add_column(column, justify="right")
-    failures = any(segment.reasons for segment in report.segments)
-    if failures:
-        table.add_column("top failure reason", justify="left")
     for segment in report.segments:
-        reason = segment.reasons.most_common(1)
         cells = [
             segment.segment,
             segment.status,
@@ -127,10 +179,32 @@ def sync_table(report: SyncReport) -> Table:
         ]
         if waited:
             cells.append(f"{segment.rate_limit_wait_seconds:.1f}s")
-        if failures:
-            cells.append(f"{reason[0][0]} ({reason[0][1]:,})" if reason else "")
         table.add_row(*cells)
-    return table
+    reasons = [line for segment in report.segments for line in failure_lines(segment)]
+    return Group(table, *reasons) if reasons else table
+
+
+# Reasons shown per segment; the rest are counted, and all are in cohortflow_state.sync_row_errors.
+SHOWN_REASONS = 3
+
+
+def failure_lines(segment: SegmentReport) -> list[Text]:
+    """`  klaviyo/vip: 3 failed: <reason>` for a segment's most common failure reasons."""
+    reasons = segment.reasons.most_common()
+    lines = [
+        Text(f"  {segment.destination}/{segment.segment}: {count:,} failed: {reason}")
+        for reason, count in reasons[:SHOWN_REASONS]
+    ]
+    if len(reasons) > SHOWN_REASONS:
+        rest = sum(count for _, count in reasons[SHOWN_REASONS:])
+        lines.append(
+            Text(
+                f"  {segment.destination}/{segment.segment}: {rest:,} more failed for "
+                f"{len(reasons) - SHOWN_REASONS} other reason(s) "
+                "(cohortflow_state.sync_row_errors)"
+            )
+        )
+    return lines
 
 
 def sync_totals(report: SyncReport) -> str:

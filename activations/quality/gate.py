@@ -56,6 +56,7 @@ from activations.quality.suites import (
 from activations.quality.validation import validate_queries
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES_BY_NAME
+from activations.readiness import present_tables, require_models
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
 from activations.transform import MANIFEST_PATH, MODELS_SCHEMA, RUN_RESULTS_PATH
@@ -101,6 +102,8 @@ def run_checks(
     suites: list[Suite] = []
     columns: list[ColumnFill] = []
     with connect(settings.warehouse) as connection:
+        if {"payload", "state"} & set(parts):
+            require_models(connection)
         migrate(connection, state)
         run = _last_run(connection, state)
         run_id = run[0] if run is not None else None
@@ -112,8 +115,6 @@ def run_checks(
             )
             suites += raw_suites
             results += missing
-        if {"payload", "state"} & set(parts):
-            _require_models(connection)
         if "state" in parts:
             results += _volume(connection, ids, configs, run_id)
             results += _consent_without_record(connection, ids, configs)
@@ -171,7 +172,7 @@ def _raw_suites(
         [o for o in _accepted(connection, ids, "raw_completeness") if o[1] != run_id]
     )
     accepted_fill = _latest([o for o in _accepted_fill(connection, ids) if o[1] != run_id])
-    present = _present_tables(connection, settings.raw_schema)
+    present = present_tables(connection, settings.raw_schema)
     suites, columns = [], []
     for table in raw_checks:
         if table.table not in present:
@@ -221,21 +222,6 @@ def _last_run(connection: Connection, state: str) -> tuple[str, datetime] | None
         statement(connection, "select_last_membership_run", state_schema=state)
     ).first()
     return None if row is None else (str(row.run_id), row.as_of)
-
-
-def _require_models(connection: Connection) -> None:
-    """Payload and state checks read the models: say so plainly when they are not built yet."""
-    missing = {"segment_membership", "contact_consent"} - _present_tables(connection, MODELS_SCHEMA)
-    if missing:
-        raise CohortflowError(
-            f"the models are not built yet ({', '.join(sorted(missing))} missing in schema "
-            f"{MODELS_SCHEMA}): run `cohortflow run`, which builds them and then checks them."
-        )
-
-
-def _present_tables(connection: Connection, raw_schema: str) -> set[str]:
-    query = statement(connection, "select_raw_tables")
-    return {str(name) for (name,) in connection.execute(query, {"schema": raw_schema})}
 
 
 def _accepted(

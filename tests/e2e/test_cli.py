@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.e2e.conftest import AS_OF, cohortflow, run_json
@@ -84,7 +85,9 @@ def test_every_command_has_help() -> None:
 
 
 def test_run_without_raw_data_says_to_load_first(tmp_path: Path) -> None:
-    result = cohortflow("run", warehouse=str(tmp_path / "empty.duckdb"), check=False)
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    result = cohortflow("run", warehouse=str(path), check=False)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -129,6 +132,10 @@ def test_runs_record_who_entered_and_left_and_a_rerun_records_nothing(
     assert again["changes"] == {}
 
 
-def test_changes_before_any_run_says_so(tmp_path: Path) -> None:
-    result = cohortflow("changes", warehouse=str(tmp_path / "w.duckdb"))
-    assert "no run has recorded changes yet" in result.stderr
+def test_changes_before_any_run_says_so(raw_store: Path, duckdb_url: str) -> None:
+    cohortflow("load", "--raw-dir", str(raw_store), warehouse=duckdb_url)
+    result = cohortflow("changes", warehouse=duckdb_url, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the warehouse has no segment models yet")
+    assert "run `cohortflow run` first" in line

@@ -35,7 +35,7 @@ from activations.warehouse import Warehouse, connect
 
 location, members, as_of = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 warehouse = Warehouse.from_location(location)
-with connect(warehouse) as connection:
+with connect(warehouse, create=True) as connection:
     connection.exec_driver_sql("create schema if not exists analytics")
     connection.exec_driver_sql(
         "create table if not exists analytics.segment_membership (segment varchar, "

@@ -51,7 +51,7 @@ def expectations() -> list[Any]:
 
 def planted(location: str) -> Warehouse:
     warehouse = Warehouse.from_location(location)
-    with connect(warehouse) as connection:
+    with connect(warehouse, create=True) as connection:
         connection.exec_driver_sql("create schema if not exists quality")
         series = SERIES[connection.dialect.name]
         connection.exec_driver_sql(PLANTED.format(series=series))

@@ -22,7 +22,7 @@ Members = Mapping[tuple[str, str], tuple[str | None, str]]
 def fresh_state(location: str) -> Iterator[Warehouse]:
     """The warehouse with empty `analytics` and `cohortflow_state` schemas."""
     warehouse = Warehouse.from_location(location)
-    with connect(warehouse) as connection:
+    with connect(warehouse, create=True) as connection:
         for schema in ("cohortflow_state", "analytics"):
             connection.exec_driver_sql(f"drop schema if exists {schema} cascade")
         connection.exec_driver_sql("create schema analytics")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from activations.changes import CHANGE_KINDS, Change, SegmentChanges
 from activations.cli.options import JsonOption
 from activations.cli.output import print_json, print_note, stdout
 
@@ -24,24 +25,29 @@ def changes(
 
     The full log is the table cohortflow_state.membership_change_log; query it for anything else.
     """
-    from activations.changes import last_run_id, list_changes
+    from activations.changes import change_counts, last_run_id, list_changes
+    from activations.readiness import require_models
     from activations.settings import Settings
     from activations.warehouse import connect
 
     settings = Settings.from_env()
+    counts: dict[str, SegmentChanges] = {}
+    rows: list[Change] = []
     with connect(settings.warehouse) as connection:
+        require_models(connection)
         run_id = run or last_run_id(connection, settings.state_schema)
-        rows = (
-            list_changes(
+        if run_id:
+            rows = list_changes(
                 connection,
                 state_schema=settings.state_schema,
                 run_id=run_id,
                 segment=segment,
                 limit=limit,
             )
-            if run_id
-            else []
-        )
+            counts = change_counts(connection, state_schema=settings.state_schema, run_id=run_id)
+    if segment is not None:
+        counts = {segment: counts[segment]} if segment in counts else {}
+    total = sum(c.total for c in counts.values())
     if json_output:
         print_json(
             {
@@ -56,20 +62,46 @@ def changes(
                     }
                     for r in rows
                 ],
+                "total": total,
+                "truncated": len(rows) < total,
             }
         )
         return
     if run_id is None:
         print_note("no run has recorded changes yet: `cohortflow run` records the first one.")
         return
-    counts = Counter((r.segment, r.change) for r in rows)
-    stdout.print(f"run {run_id}: {len(rows)} change(s) shown (limit {limit})", highlight=False)
+    stdout.print(f"run {run_id}: {_totals(counts.values())}", highlight=False)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("segment", "change", "person_id", "traits_hash"):
         table.add_column(column)
     for row in rows:
         table.add_row(row.segment, row.change, row.person_id, row.traits_hash[:12])
     stdout.print(table)
+    if len(rows) < total:
+        stdout.print(
+            f"showing {len(rows):,} of {total:,} changes: --limit {total} shows all",
+            highlight=False,
+        )
     if counts:
-        summary = ", ".join(f"{s} {c} {n}" for (s, c), n in sorted(counts.items()))
-        stdout.print(summary, highlight=False)
+        stdout.print(segment_totals(counts))
+
+
+def segment_totals(counts: Mapping[str, SegmentChanges]) -> Table:
+    """Each segment's counts for the whole run, however many rows the listing showed."""
+    table = Table(box=None, pad_edge=False)
+    table.add_column("segment", no_wrap=True)
+    for kind in CHANGE_KINDS:
+        table.add_column(kind, justify="right")
+    for name, kinds in sorted(counts.items()):
+        table.add_row(name, *(f"{getattr(kinds, kind):,}" for kind in CHANGE_KINDS))
+    return table
+
+
+def _totals(counts: Iterable[SegmentChanges]) -> str:
+    """`75 changes (50 entered, 20 exited, 5 updated)`, summed over `counts`."""
+    kinds = dict.fromkeys(CHANGE_KINDS, 0)
+    for segment in counts:
+        for kind in CHANGE_KINDS:
+            kinds[kind] += getattr(segment, kind)
+    listed = ", ".join(f"{n:,} {kind}" for kind, n in kinds.items())
+    return f"{sum(kinds.values()):,} change(s) ({listed})"

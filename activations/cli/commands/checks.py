@@ -34,11 +34,13 @@ def checks(
     """
     from activations.quality.gate import run_checks
     from activations.quality.report import HTML_NAME, MARKDOWN_NAME
+    from activations.readiness import require_built
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
 
     settings = Settings.from_env()
+    require_built(settings.warehouse)
     report = run_checks(settings, configs=load_segment_configs(MANIFEST_PATH))
     if json_output:
         print_json(report.as_dict())

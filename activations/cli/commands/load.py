@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from activations.cli.options import JsonOption
-from activations.cli.output import print_json, print_note, progress_bar
+from activations.cli.output import print_json, print_note, steps_progress
 from activations.raw_contract import RAW_TABLES
 from activations.settings import Settings
 
@@ -23,7 +23,8 @@ def load(
 
     The schema is COHORTFLOW_RAW_SCHEMA (default raw); the warehouse is COHORTFLOW_WAREHOUSE:
     a DuckDB file path (default ./warehouse.duckdb) or a
-    SQLAlchemy URL such as postgresql://user@host:5432/db.
+    SQLAlchemy URL such as postgresql://user@host:5432/db. The first load creates the DuckDB file
+    (its folder must exist); every other command needs a warehouse a load created.
     """
     from activations.loader import load_raw_folder
     from activations.phones import refresh_phone_lookup
@@ -31,15 +32,17 @@ def load(
 
     settings = Settings.from_env()
     warehouse, raw_schema = settings.warehouse, settings.raw_schema
-    with progress_bar(enabled=not json_output) as progress:
-        task = progress.add_task("loading", total=len(RAW_TABLES))
+    names = [table.name for table in RAW_TABLES]
+    with steps_progress(enabled=not json_output) as steps:
+        steps.start("loading", total=len(names))
         report = load_raw_folder(
             warehouse,
             raw_dir,
             raw_schema=raw_schema,
-            progress=lambda table: progress.update(task, description=f"loading {table}", advance=1),
+            # Called as each table starts: the count is the tables already loaded.
+            progress=lambda table: steps.count(names.index(table), len(names), f"loading {table}"),
         )
-        progress.update(task, description="normalising phones")
+        steps.start("normalising phones")
         with connect(warehouse) as connection:
             phones = refresh_phone_lookup(
                 connection,

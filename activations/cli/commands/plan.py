@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +14,7 @@ from activations.cli.options import JsonOption
 from activations.cli.output import print_error, print_json, print_note, stdout
 
 if TYPE_CHECKING:
+    from activations.planner import SegmentPlan, SyncPlan
     from activations.segment_config import SegmentConfig
 
 
@@ -30,12 +31,14 @@ def plan(
     Exits with status 2 when a plan is blocked by the mass-removal gate.
     """
     from activations.planner import build_plan
+    from activations.readiness import require_built
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
     from activations.warehouse import connect
 
     settings = Settings.from_env()
+    require_built(settings.warehouse)
     configs = load_segment_configs(MANIFEST_PATH)
     unimplemented = not_implemented_routes(configs, destination)
     with connect(settings.warehouse) as connection:
@@ -61,56 +64,80 @@ def plan(
             + ": add `destinations:` to a segment's meta.cohortflow (docs/segments.md)."
         )
     else:
-        table = Table(
-            title=f"Sync plan (as of run {result.run_id})",
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-        )
-        for column in (
-            "plan id",
-            "destination",
-            "segment",
-            "held",
-            "adds",
-            "removes",
-            "updates",
-            "entered",
-            "exited",
-            "retrying",
-            "quarantined",
-            "status",
-        ):
-            table.add_column(
-                column,
-                justify="left"
-                if column in ("plan id", "destination", "segment", "status")
-                else "right",
-            )
-        for p in result.segments:
-            status = "BLOCKED" if p.blocked else ("approved" if p.approved else "ready")
-            table.add_row(
-                p.plan_id,
-                p.destination,
-                p.segment,
-                f"{p.held:,}",
-                f"{p.adds:,}",
-                f"{p.removes:,}",
-                f"{p.updates:,}",
-                f"{p.entered_events:,}",
-                f"{p.exited_events:,}",
-                f"{p.retrying:,}",
-                f"{p.quarantined:,}",
-                status,
-            )
-        for name, segment in unimplemented:
-            table.add_row("-", name, segment, *["-"] * 8, NOT_IMPLEMENTED)
-        stdout.print(table)
+        print_plan(result, unimplemented)
     for blocked in result.blocked:
         if not json_output:
             print_error(blocked.block_reason or "")
     if result.blocked:
         raise typer.Exit(code=2)
+
+
+def print_plan(result: SyncPlan, unimplemented: Sequence[tuple[str, str]]) -> None:
+    """Per destination, a table of counts that fits 80 columns, then what a column would make
+    wrap: rows retrying or quarantined, and sample rows with their keys masked. Routes to a
+    destination not implemented yet are one line each."""
+    stdout.print(f"Sync plan (as of run {result.run_id})", highlight=False)
+    destinations = dict.fromkeys(p.destination for p in result.segments)
+    for destination in destinations:
+        plans = [p for p in result.segments if p.destination == destination]
+        stdout.print()
+        stdout.print(plan_table(destination, plans))
+        for p in plans:
+            waiting = [
+                f"{count:,} {what}"
+                for count, what in (
+                    (p.retrying, "retrying after a failure"),
+                    (p.quarantined, "quarantined by staging"),
+                )
+                if count
+            ]
+            if waiting:
+                stdout.print(f"  {destination}/{p.segment}: {', '.join(waiting)}", highlight=False)
+        if any(rows for p in plans for rows in p.samples.values()):
+            stdout.print()
+            stdout.print(sample_table(destination, plans))
+    if unimplemented:
+        stdout.print()
+    for name, segment in unimplemented:
+        stdout.print(f"  {name}/{segment}: {NOT_IMPLEMENTED}, nothing is sent", highlight=False)
+
+
+def plan_table(destination: str, plans: Sequence[SegmentPlan]) -> Table:
+    """One row per segment routed to `destination`. Names never wrap and the headers are the
+    counts' own short names, so the table stays whole at 80 columns; plan ids are in the block
+    messages and --json."""
+    table = Table(title=destination, title_justify="left", box=None, pad_edge=False)
+    for column in ("segment", "status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("held", "adds", "removes", "updates", "entered", "exited"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for p in plans:
+        status = "BLOCKED" if p.blocked else ("approved" if p.approved else "ready")
+        counts = (p.held, p.adds, p.removes, p.updates, p.entered_events, p.exited_events)
+        table.add_row(p.segment, status, *(f"{n:,}" for n in counts))
+    return table
+
+
+def sample_table(destination: str, plans: Sequence[SegmentPlan]) -> Table:
+    """The sampled rows (`--sample` per kind) with the destination key masked as the check
+    samples mask it: enough to recognise a row in the warehouse, not an address to copy."""
+    from activations.quality.gate import mask
+
+    table = Table(
+        title=f"Sample rows for {destination} (keys masked; --json for the full rows)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    table.add_column("segment", no_wrap=True)
+    table.add_column("row", no_wrap=True)
+    table.add_column("key", overflow="fold")
+    table.add_column("person_id", no_wrap=True)
+    for p in plans:
+        for kind, rows in p.samples.items():
+            for row in rows:
+                table.add_row(p.segment, kind, mask(row["destination_key"]), row["person_id"])
+    return table
 
 
 NOT_IMPLEMENTED = "not implemented yet"
@@ -154,9 +181,11 @@ def approve(
     The approval covers exactly that plan or failure: if the next run removes more, or the check
     fails on other data, the id changes and the safeguard asks again.
     """
+    from activations.readiness import require_built
     from activations.settings import Settings
 
     settings = Settings.from_env()
+    require_built(settings.warehouse)
     if approval_id.startswith("chk-"):
         from activations.quality.gate import approve_failure
 

@@ -17,10 +17,10 @@ from activations.cli.output import (
     counts_table,
     print_json,
     print_note,
-    progress_bar,
     sandbox_table,
     sandbox_totals,
     stdout,
+    steps_progress,
 )
 from activations.instants import resolve_as_of
 from activations.settings import Settings
@@ -71,7 +71,7 @@ def run(
                 "syncing into local sandboxes on loopback; they start empty each run, so on a "
                 "warehouse that already synced, only what changed since is sent."
             )
-        result = _run(settings, instant, environ, json_output)
+        result = _run(settings, instant, environ, json_output, allow_future=allow_future)
         _print(result, settings, json_output)
         if sandboxes is not None and not json_output:
             stdout.print()
@@ -81,22 +81,23 @@ def run(
 
 
 def _run(
-    settings: Settings, instant: datetime, environ: dict[str, str], json_output: bool
+    settings: Settings,
+    instant: datetime,
+    environ: dict[str, str],
+    json_output: bool,
+    *,
+    allow_future: bool = False,
 ) -> RunResult:
     from activations.pipeline import run_pipeline
 
-    with progress_bar(enabled=not json_output) as progress:
-        task = progress.add_task("starting", total=None)
-
-        def on_build(done: int, total: int, node: str) -> None:
-            progress.update(task, completed=done, total=total, description=f"dbt: {node}")
-
+    with steps_progress(enabled=not json_output) as steps:
         result = run_pipeline(
             settings,
             as_of=instant,
-            on_step=lambda step: progress.update(task, description=step),
-            progress=on_build,
+            on_step=steps.start,
+            progress=lambda done, total, node: steps.count(done, total, f"dbt: {node}"),
             environ=environ,
+            allow_future=allow_future,
         )
     return result
 
