@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from activations.cli.commands import changes, checks, generate, load, plan, run, segments, sync
+from activations.cli.commands import (
+    changes,
+    checks,
+    generate,
+    load,
+    plan,
+    run,
+    runs,
+    segments,
+    sync,
+)
 from activations.cli.output import print_error, print_note
 from activations.errors import CohortflowError
 
@@ -43,7 +53,10 @@ app.command(name="checks", short_help="Run the data-quality checks and show what
     checks.checks
 )
 app.command(name="sync", short_help="Send the last recorded run to the destinations.")(sync.sync)
-app.add_typer(segments.app, name="segments")
+app.add_typer(
+    segments.app, name="segments", short_help="Segments: list, show one, validate their YAML."
+)
+app.add_typer(runs.app, name="runs", short_help="Recorded runs: list them, undo the last one.")
 
 # The shell's convention for a process ended by SIGINT (128 + 2): schedulers and `make` read it
 # as "interrupted", not as a failure of the data.

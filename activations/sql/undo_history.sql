@@ -1,0 +1,3 @@
+-- Undo, step 3: intervals the run opened are removed...
+delete from {state_schema}.membership_history
+where entered_run_id = :run_id
