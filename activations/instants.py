@@ -72,5 +72,6 @@ def refuse_future(
     raise FutureAsOfRefused(
         f"as_of {as_of:%Y-%m-%d %H:%M:%S} is in the future (now {now:%Y-%m-%d %H:%M:%S} UTC): "
         "a run recorded as of it would refuse every later run. Give a past instant, or "
-        "--allow-future for a backtest on synthetic data."
+        "--allow-future (`allow_future: true` in a Dagster op's config) for a backtest on "
+        "synthetic data."
     )

@@ -16,7 +16,7 @@ from dagster_dbt import get_asset_key_for_model
 from pydantic import Field
 
 from activations.changes import CHANGE_KINDS, BackfillRefused, RecordedRun, detect_changes
-from activations.instants import parse_instant
+from activations.instants import parse_instant, refuse_future
 from activations.transform import MODELS_SCHEMA
 from activations.warehouse import connect
 from orchestration.dbt import DBT_ASSETS_NAME, cohortflow_dbt_assets
@@ -40,6 +40,14 @@ class ChangeDetectionConfig(dg.Config):
             "the as_of of the run that last built segment_membership (this run, in `refresh`)."
         ),
     )
+    allow_future: bool = Field(
+        default=False,
+        description=(
+            "Accept an `as_of` more than five minutes in the future (as the dbt build's "
+            "`allow_future`). Off by default: one run recorded in the future blocks every later "
+            "one."
+        ),
+    )
 
 
 def _as_of(context: AssetExecutionContext, config: ChangeDetectionConfig) -> tuple[datetime, str]:
@@ -51,6 +59,8 @@ def _as_of(context: AssetExecutionContext, config: ChangeDetectionConfig) -> tup
     earlier build as of now.
     """
     requested = parse_instant(config.as_of) if config.as_of and config.as_of.strip() else None
+    if requested is not None:
+        refuse_future(requested, allow_future=config.allow_future)
     event = context.instance.get_latest_materialization_event(SEGMENT_MEMBERSHIP_KEY)
     build_run = None if event is None else context.instance.get_run_by_id(event.run_id)
     if build_run is None:  # no build known to this instance: trust this run

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
+from activations.instants import refuse_future
 from activations.planner import SyncPlan, build_plan
 from activations.quality.config import raw_table_checks
 from activations.quality.gate import Part, run_checks
@@ -29,7 +30,7 @@ from orchestration.changes import MEMBERSHIP_CHANGES_KEY, membership_changes
 from orchestration.dbt import DBT_ASSETS_NAME, dbt_project
 from orchestration.raw import WAREHOUSE_POOL, raw_asset_key
 from orchestration.resources import WarehouseResource
-from orchestration.run_instant import configured_as_of, run_as_of
+from orchestration.run_instant import configured_allow_future, configured_as_of, run_as_of
 
 
 def gate_result(plan: SyncPlan) -> dg.AssetCheckResult:
@@ -171,6 +172,9 @@ def raw_quality(
     """The raw sources' suites before anything reads them, as of the instant the run's dbt
     build uses (freshness is judged at that instant)."""
     as_of = run_as_of(context.instance, context.run, configured_as_of(context.run, DBT_ASSETS_NAME))
+    # The first step of a run: refuse a future as_of here, in the build's words, rather than
+    # report every raw table stale as of it.
+    refuse_future(as_of, allow_future=configured_allow_future(context.run, DBT_ASSETS_NAME))
     report = run_checks(
         warehouse.settings(),
         configs={},

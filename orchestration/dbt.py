@@ -20,6 +20,8 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
+from activations.changes import refuse_backfill
+from activations.instants import refuse_future
 from activations.segments import refresh_segment_registry
 from activations.transform import (
     DBT_PROJECT_DIR,
@@ -27,6 +29,7 @@ from activations.transform import (
     dbt_environment,
     dbt_process_environment,
 )
+from activations.warehouse import connect
 from orchestration.raw import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
 from orchestration.run_instant import run_as_of
@@ -99,6 +102,14 @@ class DbtBuildConfig(dg.Config):
             "retry), the instant change detection of the same run records too."
         ),
     )
+    allow_future: bool = Field(
+        default=False,
+        description=(
+            "Accept an `as_of` more than five minutes in the future. Off by default: change "
+            "detection only moves forward, so one run recorded in the future blocks every later "
+            "one (`cohortflow runs undo` is the way back)."
+        ),
+    )
 
 
 @dbt_assets(
@@ -121,6 +132,11 @@ def cohortflow_dbt_assets(
     """
     settings = warehouse.settings()
     as_of = run_as_of(context.instance, context.run, config.as_of)
+    refuse_future(as_of, allow_future=config.allow_future)
+    with connect(settings.warehouse) as connection:
+        # Before the build: a build as of an instant change detection will refuse would leave
+        # the models in the past for the next plan to compare the ledger with.
+        refuse_backfill(connection, settings.state_schema, as_of)
     variables = build_vars(as_of, settings.dbt_vars())
     context.log.info(f"dbt build as of {variables['as_of']} UTC on {settings.warehouse.describe()}")
     with dbt_process_environment(dbt_environment(settings.warehouse)):

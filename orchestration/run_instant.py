@@ -63,5 +63,11 @@ def configured_as_of(run: dg.DagsterRun, op_name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def configured_allow_future(run: dg.DagsterRun, op_name: str) -> bool:
+    """Whether `run`'s run config lets op `op_name` compute as of an instant in the future."""
+    ops = _mapping(_mapping(run.run_config).get("ops"))
+    return _mapping(_mapping(ops.get(op_name)).get("config")).get("allow_future") is True
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
