@@ -130,17 +130,33 @@ def undo_last_run(connection: Connection, state_schema: str, run_id: str) -> Run
     return run
 
 
+def require_recorded(connection: Connection, state_schema: str, run_id: str) -> None:
+    """Raise unless `run_id` is a recorded run, naming the closest id and the last one.
+
+    Raises:
+        CohortflowError: no recorded run has that id.
+    """
+    runs = [run.run_id for run in recorded_runs(connection, state_schema)]
+    if run_id not in runs:
+        raise CohortflowError(_unknown_run(run_id, runs))
+
+
+def _unknown_run(run_id: str, runs: list[str]) -> str:
+    if not runs:
+        return f"no recorded run has id {run_id!r}: no run is recorded yet."
+    close = difflib.get_close_matches(run_id, runs, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return (
+        f"no recorded run has id {run_id!r}; {hint}the last is {runs[0]} (`cohortflow runs list`)."
+    )
+
+
 def _the_last(runs: list[RunRecord], run_id: str) -> RunRecord:
     if not runs:
         raise UndoRefused("no run is recorded: there is nothing to undo.")
     found = next((run for run in runs if run.run_id == run_id), None)
     if found is None:
-        close = difflib.get_close_matches(run_id, [run.run_id for run in runs], n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise UndoRefused(
-            f"no recorded run has id {run_id!r}; {hint}the last is {runs[0].run_id} "
-            "(`cohortflow runs list`)."
-        )
+        raise UndoRefused(_unknown_run(run_id, [run.run_id for run in runs]))
     if found is not runs[0]:
         raise UndoRefused(
             f"run {run_id} is not the last recorded run ({runs[0].run_id} is): runs are undone "

@@ -8,6 +8,7 @@ every build, so adding a segment is one SQL file plus its YAML and nothing else.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 REGISTRY_PATH = Path("macros") / "segment_registry.sql"
@@ -43,3 +44,10 @@ def refresh_segment_registry(project_dir: Path) -> bool:
         return False
     path.write_text(wanted, encoding="utf-8")
     return True
+
+
+def unknown_segment(name: str, known: list[str]) -> str:
+    """The error for a segment name that is not a seg_* model, with the closest name."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" did you mean `{close[0]}`?" if close else ""
+    return f"no segment named {name!r};{hint} segments: {', '.join(known)}."

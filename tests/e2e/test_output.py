@@ -70,3 +70,17 @@ def test_the_plan_fits_80_columns_with_full_names_and_masked_samples(
         local, _, domain = key.partition("@")
         assert key not in human  # never the address itself
         assert f"{local[:2]}***@{domain}" in human and sample["person_id"] in human
+
+
+def test_changes_of_an_unknown_run_or_segment_is_an_error_not_an_empty_list(ran: Ran) -> None:
+    location, run = ran
+    typo = run["run_id"][:-1]
+    unknown_run = cohortflow("changes", "--run", typo, warehouse=location, check=False)
+    assert unknown_run.returncode == 1
+    assert unknown_run.stderr.startswith(f"error: no recorded run has id '{typo}'")
+    assert f"did you mean {run['run_id']}?" in unknown_run.stderr
+    unknown_segment = cohortflow("changes", "--segment", "vips", warehouse=location, check=False)
+    assert unknown_segment.returncode == 1
+    assert "did you mean `vip`?" in unknown_segment.stderr
+    prefixed = run_json("changes", "--segment", "seg_vip", warehouse=location)
+    assert prefixed["total"] == run["changes"]["vip"]["entered"]

@@ -11,6 +11,7 @@ from rich.table import Table
 from activations.changes import CHANGE_KINDS, Change, SegmentChanges
 from activations.cli.options import JsonOption
 from activations.cli.output import print_json, print_note, stdout
+from activations.errors import CohortflowError
 
 
 def changes(
@@ -27,14 +28,20 @@ def changes(
     """
     from activations.changes import change_counts, last_run_id, list_changes
     from activations.readiness import require_models
+    from activations.run_history import require_recorded
     from activations.settings import Settings
     from activations.warehouse import connect
 
     settings = Settings.from_env()
+    if segment is not None:
+        _require_segment(segment.removeprefix("seg_"))
+        segment = segment.removeprefix("seg_")
     counts: dict[str, SegmentChanges] = {}
     rows: list[Change] = []
     with connect(settings.warehouse) as connection:
         require_models(connection)
+        if run is not None:
+            require_recorded(connection, settings.state_schema, run)
         run_id = run or last_run_id(connection, settings.state_schema)
         if run_id:
             rows = list_changes(
@@ -105,3 +112,13 @@ def _totals(counts: Iterable[SegmentChanges]) -> str:
             kinds[kind] += getattr(segment, kind)
     listed = ", ".join(f"{n:,} {kind}" for kind, n in kinds.items())
     return f"{sum(kinds.values()):,} change(s) ({listed})"
+
+
+def _require_segment(name: str) -> None:
+    """Exit 1 with the closest names when `name` is not a segment of the dbt project."""
+    from activations.segments import segment_model_names, unknown_segment
+    from activations.transform import DBT_PROJECT_DIR
+
+    known = [model.removeprefix("seg_") for model in segment_model_names(DBT_PROJECT_DIR)]
+    if name not in known:
+        raise CohortflowError(unknown_segment(name, known))

@@ -55,7 +55,9 @@ def run(
     destination whose credentials are set, then print a summary.
 
     Needs raw data in the warehouse (`cohortflow load`). Works with no destination configured.
-    Exit status 2 when the mass-removal gate held a segment back, 3 when rows failed permanently.
+    Exit status 2 when the mass-removal gate or a check held a segment back, 3 when a destination
+    failed or rows or events were not acknowledged; the summary is printed either way. A wrong
+    --as-of recorded by mistake: `cohortflow runs undo`.
     """
     settings = Settings.from_env()
     instant = resolve_as_of(as_of, allow_future=allow_future)

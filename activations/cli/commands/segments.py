@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated
 
 import typer
@@ -91,6 +90,7 @@ def show(
     from activations.instants import utc_now
     from activations.segment_config import load_segment_configs
     from activations.segment_overview import overview
+    from activations.segments import unknown_segment
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH, parse
     from activations.warehouse import connect
@@ -117,10 +117,3 @@ def show(
     from activations.cli.segment_view import segment_view
 
     stdout.print(segment_view(view))
-
-
-def unknown_segment(name: str, known: list[str]) -> str:
-    """The error for a segment name that is not a seg_* model, with the closest names."""
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" did you mean `{close[0]}`?" if close else ""
-    return f"no segment named {name!r};{hint} segments: {', '.join(known)}."
