@@ -84,3 +84,12 @@ def test_changes_of_an_unknown_run_or_segment_is_an_error_not_an_empty_list(ran:
     assert "did you mean `vip`?" in unknown_segment.stderr
     prefixed = run_json("changes", "--segment", "seg_vip", warehouse=location)
     assert prefixed["total"] == run["changes"]["vip"]["entered"]
+
+
+def test_a_plan_for_a_destination_nobody_routes_to_is_an_error(ran: Ran) -> None:
+    location, _ = ran
+    result = cohortflow("plan", "--destination", "klavyio", warehouse=location, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: no segment is routed to 'klavyio'; routed destinations: klaviyo"
+    )

@@ -27,7 +27,8 @@ def checks(
 ) -> None:
     """Check raw data, the sync payload, segment volumes, consent and dbt tests against the
     last recorded run, as every sync does first, record the results and write the report
-    (Markdown and HTML) into COHORTFLOW_REPORT_DIR (default ./cohortflow_reports).
+    (Markdown and HTML) into COHORTFLOW_REPORT_DIR (default: a folder per warehouse,
+    cohortflow_reports/<file stem>/ beside a DuckDB file; see docs/data-quality.md).
 
     Exit status 2 when a failed blocking check would hold a sync back (approve it with
     `cohortflow approve <failure id>` if the data is right).

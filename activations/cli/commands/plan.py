@@ -30,8 +30,10 @@ def plan(
 
     Exits with status 2 when a plan is blocked by the mass-removal gate.
     """
+    from activations.errors import CohortflowError
     from activations.planner import build_plan
     from activations.readiness import require_built
+    from activations.runner import destinations_in
     from activations.segment_config import load_segment_configs
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
@@ -40,6 +42,12 @@ def plan(
     settings = Settings.from_env()
     require_built(settings.warehouse)
     configs = load_segment_configs(MANIFEST_PATH)
+    routed = destinations_in(configs)
+    if destination is not None and destination not in routed:
+        raise CohortflowError(
+            f"no segment is routed to {destination!r}; routed destinations: "
+            f"{', '.join(routed) or 'none'} (docs/segments.md)."
+        )
     unimplemented = not_implemented_routes(configs, destination)
     with connect(settings.warehouse) as connection:
         result = build_plan(
