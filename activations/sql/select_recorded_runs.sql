@@ -7,7 +7,6 @@ select
     entered,
     exited,
     updated,
-    lead(recorded_at) over (order by recorded_at desc, as_of desc) as previous_recorded_at,
     lag(recorded_at) over (order by recorded_at desc, as_of desc) as next_recorded_at
 from {state_schema}.membership_runs
 order by recorded_at desc, as_of desc
