@@ -3,8 +3,8 @@
 `materialize()` and `execute_in_process` run every step in one process, one after another, and
 so cannot show what the pool is for. Here DuckDB runs `activate` through the CLI, syncing into
 the Klaviyo sandbox on loopback, and the run's event log shows that no two steps touching the
-file ran at once; PostgreSQL runs it through `execute_job` with the pool's limit raised to 4,
-and no step waits. Each run costs about a minute of step start-ups, so there are two.
+file ran at once; PostgreSQL runs it the same way with the pool's limit raised to 4, and no step
+waits. Each run costs about a minute of step start-ups, so there are two.
 """
 
 from __future__ import annotations
@@ -81,6 +81,25 @@ def klaviyo() -> Iterator[tuple[KlaviyoSandbox, str]]:
         yield sandbox, server.url
 
 
+def _execute_activate(
+    home: Path, tmp_path: Path, **environ: str
+) -> subprocess.CompletedProcess[str]:
+    """`dagster job execute -j activate` as a user runs it, with this instance as DAGSTER_HOME."""
+    config = tmp_path / "run_config.yaml"
+    config.write_text(json.dumps(refresh_run_config(AS_OF)), encoding="utf-8")  # JSON is YAML
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+        **environ,
+    }
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "orchestration.definitions"]
+    command += ["-a", "defs", "-j", "activate", "-c", str(config)]
+    return subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+
+
 def test_activate_on_duckdb_from_the_cli_runs_warehouse_steps_one_at_a_time(
     raw_dir: Path, tmp_path: Path, klaviyo: tuple[KlaviyoSandbox, str]
 ) -> None:
@@ -88,22 +107,14 @@ def test_activate_on_duckdb_from_the_cli_runs_warehouse_steps_one_at_a_time(
     warehouse = str(tmp_path / "warehouse.duckdb")
     _load(raw_dir, warehouse)
     home = dagster_home(tmp_path / "dagster_home")
-    config = tmp_path / "run_config.yaml"
-    config.write_text(json.dumps(refresh_run_config(AS_OF)), encoding="utf-8")  # JSON is YAML
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "COHORTFLOW_WAREHOUSE": warehouse,
-        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
-        "KLAVIYO_API_KEY": API_KEY,
-        "KLAVIYO_BASE_URL": sandbox_url,
-        "COHORTFLOW_TIME_SCALE": "1000",
-    }
-    command = [str(BIN / "dagster"), "job", "execute", "-m", "orchestration.definitions"]
-    command += ["-a", "defs", "-j", "activate", "-c", str(config)]
 
-    result = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    result = _execute_activate(
+        home,
+        tmp_path,
+        COHORTFLOW_WAREHOUSE=warehouse,
+        KLAVIYO_API_KEY=API_KEY,
+        KLAVIYO_BASE_URL=sandbox_url,
+        COHORTFLOW_TIME_SCALE="1000",
     )
 
     assert result.returncode == 0, result.stderr[-5000:]
@@ -125,26 +136,24 @@ def test_activate_on_duckdb_from_the_cli_runs_warehouse_steps_one_at_a_time(
     assert run_id.startswith("20260630T120000")
 
 
-def test_activate_on_postgres_with_execute_job_and_a_raised_pool_limit(
-    raw_dir: Path, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+def test_activate_on_postgres_from_the_cli_with_a_raised_pool_limit(
+    raw_dir: Path, tmp_path: Path, postgres_url: str
 ) -> None:
     _load(raw_dir, postgres_url)
-    # Step processes inherit this environment; no Klaviyo key, so that sync is skipped.
-    monkeypatch.setenv("COHORTFLOW_WAREHOUSE", postgres_url)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
     home = dagster_home(tmp_path / "dagster_home")
-
+    # What `dagster instance concurrency set cohortflow_warehouse 4` does.
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, 4)
-        with dg.execute_job(
-            dg.reconstructable(activate_job),
-            instance=instance,
-            run_config=refresh_run_config(AS_OF),
-        ) as result:
-            assert result.success
-            checks = check_evaluations(instance, result.run_id)
-            waited = pool_waits(instance, result.run_id)
 
+    # No Klaviyo key: that sync is skipped as "not configured".
+    result = _execute_activate(home, tmp_path, COHORTFLOW_WAREHOUSE=postgres_url)
+
+    assert result.returncode == 0, result.stderr[-5000:]
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        checks = check_evaluations(instance, run.run_id)
+        waited = pool_waits(instance, run.run_id)
     assert MEMBERSHIP_CHECKS <= set(checks) and all(checks.values()), checks
     assert waited == [], "with 4 slots no step of one run waits"
     ((run_id, entered),) = _recorded_runs(postgres_url)

@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def activate_job() -> dg.JobDefinition:
-    """The `activate` job, rebuilt in each step process (`dg.reconstructable(activate_job)`)."""
+    """The `activate` job, whose warehouse steps the multiprocess tests expect in the pool."""
     return defs.resolve_job_def("activate")
 
 
