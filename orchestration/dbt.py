@@ -41,6 +41,16 @@ MODEL_GROUPS = ("staging", "identity", "consent", "lifecycle", "rfm", "segments"
 _TARGET_PATH = Path("target") / "dagster"
 
 
+def dbt_executable() -> str:
+    """The `dbt` installed next to this Python (the project's venv), else `dbt` from PATH.
+
+    dagster-dbt runs the executable; resolving it from the interpreter means `dagster dev` and the
+    tests work even when the venv's bin directory is not on PATH.
+    """
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.is_file() else "dbt"
+
+
 @cache
 def dbt_project() -> DbtProject:
     """The dbt project, with a manifest that matches the seg_* models on disk.
@@ -55,10 +65,13 @@ def dbt_project() -> DbtProject:
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=_TARGET_PATH
     )
-    if registry_changed or not project.manifest_path.exists():
-        project.preparer.prepare(project)
-    else:
-        project.prepare_if_dev()
+    stale = registry_changed or not project.manifest_path.exists()
+    if stale or project.preparer.using_dagster_dev():
+        # Not `project.preparer.prepare`: it runs a bare `dbt` from PATH, so importing the
+        # definitions from a venv that is not on PATH (`.venv/bin/pytest`) would fail.
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
     return project
 
 
@@ -142,16 +155,6 @@ def cohortflow_dbt_assets(
     with dbt_process_environment(dbt_environment(settings.warehouse)):
         invocation = dbt.cli(["build", "--vars", json.dumps(variables)], context=context)
     yield from invocation.stream()
-
-
-def dbt_executable() -> str:
-    """The `dbt` installed next to this Python (the project's venv), else `dbt` from PATH.
-
-    dagster-dbt runs the executable; resolving it from the interpreter means `dagster dev` and the
-    tests work even when the venv's bin directory is not on PATH.
-    """
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.is_file() else "dbt"
 
 
 def defs() -> dg.Definitions:
