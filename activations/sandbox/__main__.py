@@ -2,6 +2,7 @@
 
     python -m activations.sandbox klaviyo --port 8765 --api-key KEY [--time-scale N]
         [--fault-rate F] [--fault-kinds 429,503] [--job-seconds S] [--seed N]
+    python -m activations.sandbox omnisend --port 8766 --api-key KEY [same options]
 
 It serves on 127.0.0.1; `GET /__sandbox__/state` shows what it holds.
 """
@@ -32,7 +33,7 @@ def _kinds(text: str) -> tuple[FaultKind, ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m activations.sandbox", description=__doc__)
-    parser.add_argument("vendor", choices=["klaviyo"])
+    parser.add_argument("vendor", choices=["klaviyo", "omnisend"])
     parser.add_argument("--host", default=LOOPBACK)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-key", required=True, help="the one API key the sandbox accepts")
@@ -40,15 +41,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail")
     parser.add_argument("--fault-kinds", type=_kinds, default=FAULT_KINDS)
     parser.add_argument("--partial-job-rate", type=float, default=0.0)
-    parser.add_argument("--job-seconds", type=float, default=0.0, help="API seconds per 1,000 rows")
+    parser.add_argument(
+        "--job-seconds",
+        type=float,
+        default=0.0,
+        help="Klaviyo: API seconds per 1,000 rows; Omnisend: API seconds per batch or tag change",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-
-    from activations.sandbox.klaviyo import KlaviyoSandbox
 
     faults = Faults(
         rate=args.fault_rate, kinds=args.fault_kinds, partial_job_rate=args.partial_job_rate
     )
+    if args.vendor == "omnisend":
+        from activations.sandbox.omnisend import OmnisendSandbox
+
+        omnisend = OmnisendSandbox(
+            args.api_key,
+            faults=faults,
+            time_scale=args.time_scale,
+            seed=args.seed,
+            batch_seconds=args.job_seconds,
+            tag_seconds=args.job_seconds,
+        )
+        print(
+            f"Omnisend sandbox (version {omnisend.version}) on "
+            f"http://{args.host}:{args.port}/api time scale {args.time_scale:g}, "
+            f"fault rate {args.fault_rate:g}",
+            flush=True,
+        )
+        uvicorn.run(omnisend.app, host=args.host, port=args.port, log_level="info", lifespan="off")
+        return 0
+
+    from activations.sandbox.klaviyo import KlaviyoSandbox
+
     sandbox = KlaviyoSandbox(
         args.api_key,
         faults=faults,

@@ -8,6 +8,8 @@ the committed subset is exactly what this module extracts from the vendor file.
 
     python -m activations.sandbox.extract_spec /work/shared/api-specs/klaviyo/openapi-stable.json
     python -m activations.sandbox.extract_spec SOURCE --check     # exit 1 if the subset is stale
+    python -m activations.sandbox.extract_spec \
+        /work/shared/api-specs/omnisend/omnisend-events-api-2026-03-15.json --vendor omnisend-events
 """
 
 from __future__ import annotations
@@ -60,11 +62,11 @@ def extract_subset(
         kept = {
             method: operation
             for method, operation in item.items()
-            if method in HTTP_METHODS and operation.get("operationId") in wanted
+            if method in HTTP_METHODS and operation_key(method, path, operation) in wanted
         }
         if not kept:
             continue
-        found.update(operation["operationId"] for operation in kept.values())
+        found.update(str(operation_key(method, path, kept[method])) for method in kept)
         # Keep the path item's own keys (shared parameters, summary) in their source order.
         paths[path] = {
             key: value for key, value in item.items() if key not in HTTP_METHODS or key in kept
@@ -97,6 +99,14 @@ def extract_subset(
         "generated_by": GENERATOR,
     }
     return subset
+
+
+def operation_key(method: str, path: str, operation: Any) -> str | None:
+    """How an operation is named: its `operationId`, or `"POST /contacts"` when the vendor's
+    document has none (Omnisend's); None for a path-item key that is not an operation."""
+    if method not in HTTP_METHODS or not isinstance(operation, dict):
+        return None
+    return str(operation.get("operationId") or f"{method.upper()} {path}")
 
 
 def render(subset: Mapping[str, Any]) -> str:
@@ -153,8 +163,14 @@ def _required_security_schemes(document: Mapping[str, Any], paths: Mapping[str, 
 def _vendors() -> dict[str, tuple[Sequence[str], Path]]:
     # Imported here: the vendor modules pull in the web stack, which extraction does not need.
     from activations.sandbox import klaviyo
+    from activations.sandbox.omnisend import spec as omnisend
 
-    return {"klaviyo": (klaviyo.OPERATIONS, klaviyo.SPEC_PATH)}
+    vendors: dict[str, tuple[Sequence[str], Path]] = {
+        "klaviyo": (klaviyo.OPERATIONS, klaviyo.SPEC_PATH)
+    }
+    for document, served in omnisend.DOCUMENTS.items():
+        vendors[f"omnisend-{document}"] = served
+    return vendors
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -150,3 +151,56 @@ class FixedWindowLimiter:
                 self._counts[(account, operation, limit.name)] = (index, used + 1)
                 states_after.append(WindowState(limit, used + 1, (index + 1) * limit.window - now))
             return Decision(True, 0, now, tuple(states_after))
+
+
+class SlidingWindowLimiter:
+    """Counts requests per (account, limit name) over the last `window` API seconds: a limit
+    shared by several operations (a brand-wide one) is the same `Limit.name` in each.
+
+    Why: Omnisend documents a sliding window (400 per minute per brand): unlike a fixed window,
+    a burst at a window edge is refused, and a refused client waits only until the oldest
+    counted request leaves the window. Refused requests are not counted. Thread-safe.
+
+    Args:
+        clock: the API clock every window is measured on.
+    """
+
+    def __init__(self, clock: ApiClock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+
+    def acquire(self, account: str, limits: Sequence[Limit]) -> Decision:
+        """Count one request if every window has room; refuse it (counting nothing) otherwise."""
+        with self._lock:
+            now = self.clock.now()
+            current: list[tuple[Limit, deque[float]]] = []
+            for limit in limits:
+                seen = self._seen.setdefault((account, limit.name), deque())
+                while seen and seen[0] <= now - limit.window:
+                    seen.popleft()
+                current.append((limit, seen))
+            blocked = [(limit, seen) for limit, seen in current if len(seen) >= limit.count]
+            if blocked:
+                wait = max(seen[-limit.count] + limit.window - now for limit, seen in blocked)
+                states = tuple(
+                    WindowState(limit, len(seen), _reset_in(seen, limit, now))
+                    for limit, seen in current
+                )
+                return Decision(False, max(1, math.ceil(wait)), now, states)
+            for _, seen in current:
+                seen.append(now)
+            return Decision(
+                True,
+                0,
+                now,
+                tuple(
+                    WindowState(limit, len(seen), _reset_in(seen, limit, now))
+                    for limit, seen in current
+                ),
+            )
+
+
+def _reset_in(seen: deque[float], limit: Limit, now: float) -> float:
+    """API seconds until the oldest counted request leaves the window."""
+    return seen[0] + limit.window - now if seen else 0.0

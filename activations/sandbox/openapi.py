@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from activations.sandbox.extract_spec import PROVENANCE_KEY
+from activations.sandbox.extract_spec import PROVENANCE_KEY, operation_key
 
 _SPEC_URI = "urn:cohortflow:sandbox-spec"
 _COMBINATORS = ("$ref", "oneOf", "anyOf", "allOf", "not")
@@ -128,9 +128,10 @@ class ApiSpec:
         for path, item in document.get("paths", {}).items():
             shared = item.get("parameters", [])
             for method, raw in item.items():
-                if not isinstance(raw, dict) or "operationId" not in raw:
+                key = operation_key(method, path, raw)
+                if key is None:
                     continue
-                self.operations[raw["operationId"]] = self._operation(path, method, raw, shared)
+                self.operations[key] = self._operation(path, method, raw, shared)
 
     @classmethod
     def load(cls, path: Path) -> ApiSpec:
@@ -241,15 +242,16 @@ class ApiSpec:
     def _operation(
         self, path: str, method: str, raw: Mapping[str, Any], shared: Sequence[Mapping[str, Any]]
     ) -> Operation:
-        by_name = {(p["name"], p["in"]): p for p in [*shared, *raw.get("parameters", [])]}
+        declared = [self._resolve(p) for p in [*shared, *raw.get("parameters", [])]]
+        by_name = {(p["name"], p["in"]): p for p in declared}
         parameters = tuple(
             Parameter(p["name"], p["in"], bool(p.get("required", False)), p.get("schema", {}))
             for p in by_name.values()
         )
-        body = raw.get("requestBody", {}).get("content", {})
+        body = self._resolve(raw.get("requestBody", {})).get("content", {})
         schema = next(iter(body.values())).get("schema") if body else None
         return Operation(
-            operation_id=raw["operationId"],
+            operation_id=str(operation_key(method, path, raw)),
             method=method.upper(),
             path=path,
             pattern=_path_pattern(path),
