@@ -331,3 +331,174 @@ def test_the_command_line_knows_omnisend() -> None:
     with pytest.raises(SystemExit) as exited:
         main(["omnisend", "--help"])
     assert exited.value.code == 0
+
+
+# ---------------------------------------------------------------------------------- tags
+
+
+def test_tags_are_applied_asynchronously_and_unmatched_addresses_are_ignored(
+    sandbox: OmnisendSandbox, client: httpx.Client, clock: FakeClock
+) -> None:
+    ann = client.post("/contacts", json=email_contact("ann@example.com")).json()
+    phone = client.post(
+        "/contacts", json={"identifiers": [{"type": "phone", "id": "+14155550102"}]}
+    ).json()
+    add = {
+        "tags": ["vip", "q3"],
+        "emails": ["ann@example.com", "nobody@example.com"],
+        "phones": ["+14155550102"],
+    }
+    response = client.post("/contacts/tags", json=add)
+    assert response.status_code == 202 and response.content == b""
+    assert client.get(f"/contacts/{ann['id']}").json()["tags"] == []  # not yet
+    clock.now += DELAY
+    assert client.get(f"/contacts/{ann['id']}").json()["tags"] == ["vip", "q3"]
+    assert client.get(f"/contacts/{phone['id']}").json()["tags"] == ["vip", "q3"]
+    assert len(sandbox.state.contacts) == 2  # the unmatched address created nothing
+
+    removed = client.request(
+        "DELETE", "/contacts/tags", json={"tags": ["q3"], "contactIDs": [ann["id"]]}
+    )
+    assert removed.status_code == 202
+    clock.now += DELAY
+    assert client.get(f"/contacts/{ann['id']}").json()["tags"] == ["vip"]
+    assert client.get(f"/contacts/{phone['id']}").json()["tags"] == ["vip", "q3"]
+
+
+def test_a_tag_call_takes_at_most_250_addresses_and_needs_a_selector(client: httpx.Client) -> None:
+    emails = [f"t{n}@example.com" for n in range(251)]
+    body = problem(client.post("/contacts/tags", json={"tags": ["a"], "emails": emails}), 400)
+    assert body["errors"][0]["field"] == "emails"
+    assert (
+        client.post("/contacts/tags", json={"tags": ["a"], "emails": emails[:250]}).status_code
+        == 202
+    )
+    problem(client.post("/contacts/tags", json={"tags": ["a"]}), 400)
+    problem(client.post("/contacts/tags", json={"tags": [], "emails": ["a@example.com"]}), 400)
+
+
+# ---------------------------------------------------------------------------- rate limits
+
+
+def test_the_brand_may_send_400_requests_a_minute_then_gets_a_rate_limit_problem(
+    client: httpx.Client, clock: FakeClock
+) -> None:
+    codes = [client.get("/contacts").status_code for _ in range(400)]
+    assert set(codes) == {200}
+    refused = problem(client.get("/contacts"), 429)
+    assert refused["retryAfter"] == 60
+    assert problem(client.post("/events", json={}), 429)["retryAfter"] == 60  # brand-wide
+    clock.now += 59.5
+    assert client.get("/batches", params={"endpoint": "events"}).status_code == 429
+    clock.now += 0.5  # the first requests leave the sliding window
+    assert client.get("/contacts").status_code == 200
+
+
+def test_contacts_tags_is_limited_to_60_a_minute_on_top(
+    client: httpx.Client, clock: FakeClock
+) -> None:
+    tag = {"tags": ["a"], "emails": ["a@example.com"]}
+    assert {client.post("/contacts/tags", json=tag).status_code for _ in range(60)} == {202}
+    refused = problem(client.post("/contacts/tags", json=tag), 429)
+    assert refused["retryAfter"] == 60
+    assert client.get("/contacts").status_code == 200  # the brand still has room
+    clock.now += 60
+    assert client.request("DELETE", "/contacts/tags", json=tag).status_code == 202
+
+
+# -------------------------------------------------------------------------------- events
+
+
+def test_events_are_stored_and_only_historical_ones_are_deduplicated(
+    sandbox: OmnisendSandbox, client: httpx.Client
+) -> None:
+    historical = {
+        "eventName": "placed order",
+        "origin": "api",
+        "eventID": "9afca57b-d157-478b-adde-b9506322b16f",
+        "eventTime": "2021-07-01T00:00:00Z",
+        "contact": {"email": "ann@example.com"},
+        "properties": {"value": 10},
+    }
+    for _ in range(2):
+        response = client.post("/events", json=historical)
+        assert response.status_code == 202 and response.content == b""
+    live = {**historical, "eventTime": sandbox.state.timestamp()}
+    for _ in range(2):
+        assert client.post("/events", json=live).status_code == 202
+    assert [e.body["eventTime"] for e in sandbox.state.events] == [
+        historical["eventTime"],
+        live["eventTime"],
+        live["eventTime"],
+    ]
+    assert sandbox.state.duplicate_events == 1
+
+
+def test_an_event_needs_a_name_and_a_contact(client: httpx.Client) -> None:
+    assert (
+        problem(client.post("/events", json={"contact": {"email": "a@example.com"}}), 400)[
+            "errors"
+        ][0]["field"]
+        == "eventName"
+    )
+    assert (
+        problem(client.post("/events", json={"eventName": "x", "contact": {}}), 400)["errors"][0][
+            "field"
+        ]
+        == "contact"
+    )
+    bad_time = {"eventName": "x", "contact": {"email": "a@example.com"}, "eventTime": "yesterday"}
+    assert problem(client.post("/events", json=bad_time), 400)["errors"][0]["field"] == "eventTime"
+
+
+def test_events_in_a_batch_are_stored_and_deduplicated_like_single_ones(
+    sandbox: OmnisendSandbox, client: httpx.Client, clock: FakeClock
+) -> None:
+    event = {
+        "eventName": "viewed",
+        "origin": "api",
+        "eventID": "e-1",
+        "eventTime": "2021-01-01T00:00:00Z",
+        "contact": {"email": "e@example.com"},
+    }
+    items = [event, event, {"origin": "api"}]
+    batch_id = client.post(
+        "/batches", json={"method": "POST", "endpoint": "events", "items": items}
+    ).json()["batchID"]
+    clock.now += DELAY
+    codes = [
+        r["responseCode"] for r in client.get(f"/batches/{batch_id}/items").json()["responses"]
+    ]
+    assert codes == [202, 202, 400]
+    assert len(sandbox.state.events) == 1 and sandbox.state.duplicate_events == 1
+
+
+# -------------------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503"])
+def test_injected_errors_are_problems_and_nothing_is_applied(
+    sandbox: OmnisendSandbox, client: httpx.Client, kind: str
+) -> None:
+    sandbox.set_faults(Faults(rate=1.0, kinds=(kind,)))  # type: ignore[arg-type]
+    body = problem(client.post("/contacts", json=email_contact("f@example.com")), int(kind))
+    if kind == "429":
+        assert body["retryAfter"] >= 1
+    assert sandbox.state.contacts == {}
+    root = str(client.base_url).removesuffix("/").removesuffix("/api")
+    assert httpx.get(f"{root}/__sandbox__/state").json()["faults"] == 1  # not itself faulted
+
+
+def test_a_dropped_connection_after_the_request_still_applies_it(
+    sandbox: OmnisendSandbox, client: httpx.Client
+) -> None:
+    sandbox.set_faults(Faults(rate=1.0, kinds=("drop_after",)))
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/contacts", json=email_contact("lost@example.com"))
+    sandbox.set_faults(Faults())
+    found = client.get("/contacts", params={"email": "lost@example.com"}).json()["contacts"]
+    assert len(found) == 1  # the lost acknowledgement: a blind retry would be an update, not a dup
+    sandbox.set_faults(Faults(rate=1.0, kinds=("drop_before",)))
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/contacts", json=email_contact("never@example.com"))
+    assert len(sandbox.state.contacts) == 1
