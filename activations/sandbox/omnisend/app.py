@@ -138,6 +138,7 @@ class OmnisendSandbox:
             self.state.requests += 1
         match, spec = self._match(request)
         self._authenticate(request)
+        self._check_version(request)
         limits = [BRAND_LIMIT]
         if match.operation.operation_id in TAG_OPERATIONS:
             limits.append(TAGS_LIMIT)
@@ -196,6 +197,8 @@ class OmnisendSandbox:
         ):
             detail = "Incorrect API key." if header else "Authentication is missing."
             raise Problem(401, f"{detail} Use 'Authorization: Omnisend-API-Key <key>'.")
+
+    def _check_version(self, request: Request) -> None:
         version = request.headers.get("omnisend-version", "").strip()
         if not version:
             raise Problem(400, f"The Omnisend-Version header is required ({API_VERSION}).")

@@ -188,6 +188,16 @@ def record_event(state: OmnisendState, body: Mapping[str, Any]) -> bool:
     if not (contact.get("email") or contact.get("phone") or contact.get("id")):
         raise invalid("contact", "required", "the contact needs an email, phone or id")
     event_time = _event_time(body.get("eventTime"))
+    if contact.get("email") or contact.get("phone"):
+        # "contact will be created or updated based on the data provided here" (the spec); by
+        # its email, else its phone, so an event never meets another contact's identifier
+        kind = "email" if contact.get("email") else "phone"
+        fields = {k: contact[k] for k in CONTACT_FIELDS if k in contact}
+        if kind == "phone" and not E164.match(contact["phone"]):
+            raise invalid("contact.phone", "invalid_format", "not an E.164 number")
+        if kind == "email" and not EMAIL.match(contact["email"]):
+            raise invalid("contact.email", "invalid_format", "not a valid email")
+        upsert_contact(state, {"identifiers": [{"type": kind, "id": contact[kind]}], **fields})
     return state.record_event(dict(body), event_time)
 
 

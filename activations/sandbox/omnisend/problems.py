@@ -30,7 +30,7 @@ class FieldError:
     message: str
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity, as exceptions are
 class Problem(Exception):
     """An error answer. `errors` makes it a ValidationProblem, `retry_after` a RateLimitProblem."""
 

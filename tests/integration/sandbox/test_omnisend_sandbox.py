@@ -432,6 +432,22 @@ def test_events_are_stored_and_only_historical_ones_are_deduplicated(
         live["eventTime"],
     ]
     assert sandbox.state.duplicate_events == 1
+    assert [c.identifier("email") for c in sandbox.state.contacts.values()] == ["ann@example.com"]
+
+
+def test_an_event_creates_or_updates_its_contact(
+    sandbox: OmnisendSandbox, client: httpx.Client
+) -> None:
+    known = client.post("/contacts", json=email_contact("ann@example.com")).json()
+    for contact in ({"email": "ann@example.com", "firstName": "Ann"}, {"phone": "+14155550103"}):
+        assert (
+            client.post("/events", json={"eventName": "x", "contact": contact}).status_code == 202
+        )
+    assert sandbox.state.contacts[known["id"]].fields["firstName"] == "Ann"
+    assert sorted(sandbox.state.by_phone) == ["+14155550103"]
+    bad = {"eventName": "x", "contact": {"phone": "0800"}}
+    assert problem(client.post("/events", json=bad), 400)["errors"][0]["field"] == "contact.phone"
+    assert len(sandbox.state.events) == 2
 
 
 def test_an_event_needs_a_name_and_a_contact(client: httpx.Client) -> None:
