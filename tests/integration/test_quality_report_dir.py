@@ -10,6 +10,7 @@ import pytest
 from activations.quality.gate import run_checks
 from activations.quality.report import MARKDOWN_NAME
 from activations.settings import Settings
+from activations.warehouse import Warehouse, connect
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,9 @@ def test_two_warehouses_do_not_overwrite_each_others_report(
     monkeypatch.chdir(tmp_path)
     missing = tmp_path / "no_run_results.json"
     shop, staging = str(tmp_path / "shop.duckdb"), str(tmp_path / "staging.duckdb")
+    for location in (shop, staging):  # as a first load creates them
+        with connect(Warehouse.from_location(location), create=True):
+            pass
 
     reports = [checked(location, missing) for location in (shop, staging, postgres_url)]
 
