@@ -19,6 +19,7 @@ from activations.errors import CohortflowError
 from activations.failpoints import failpoint
 from activations.migrations import migrate
 from activations.queries import statement
+from activations.readiness import present_tables
 
 CHANGE_KINDS = ("entered", "exited", "updated")
 
@@ -119,10 +120,7 @@ def refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) 
     Raises:
         BackfillRefused: naming the last run, and `runs undo` for a last run that is the mistake.
     """
-    query = statement(connection, "select_raw_tables")
-    if "membership_runs" not in {
-        str(n) for (n,) in connection.execute(query, {"schema": state_schema})
-    }:
+    if "membership_runs" not in present_tables(connection, state_schema):
         return
     _refuse_backfill(connection, state_schema, as_of)
 

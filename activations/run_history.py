@@ -18,12 +18,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from activations.errors import CohortflowError
 from activations.migrations import migrate
 from activations.queries import statement
+from activations.readiness import present_tables
 
 # Tables with rows keyed by a run id that an undo removes, with the column holding it. The change
 # log goes after the snapshot and history are restored from it.
@@ -63,26 +65,21 @@ class RunRecord:
         }
 
 
-def recorded_runs(connection: Connection, state_schema: str) -> list[RunRecord]:
-    """Every recorded run, newest first.
+def recorded_runs(
+    connection: Connection, state_schema: str, *, limit: int | None = None
+) -> list[RunRecord]:
+    """The recorded runs, newest first (the last `limit` of them); none before the first run.
 
-    `synced` says whether sync activity was recorded between the run and the next one. The
-    ledger keeps only each row's latest acknowledgement, so for older runs `False` means "no
-    trace left", not proof; for the last run it is what `undo_last_run` checks.
+    `synced` says whether sync activity was recorded between the run and the next one: one
+    query over the sync tables per run returned, so `limit` bounds that work. The ledger keeps
+    only each row's latest acknowledgement, so for older runs `False` means "no trace left",
+    not proof; for the last run it is what `undo_last_run` checks. Creates nothing.
     """
-    migrate(connection, state_schema)
-    rows = connection.execute(
-        statement(connection, "select_recorded_runs", state_schema=state_schema)
-    ).all()
+    rows = _runs(connection, state_schema)[:limit]
     activity = statement(connection, "select_synced_between", state_schema=state_schema)
     return [
-        RunRecord(
-            run_id=str(row.run_id),
-            as_of=row.as_of,
-            recorded_at=row.recorded_at,
-            entered=int(row.entered),
-            exited=int(row.exited),
-            updated=int(row.updated),
+        _record(
+            row,
             synced=bool(
                 connection.execute(
                     activity, {"since": row.recorded_at, "until": row.next_recorded_at}
@@ -91,6 +88,30 @@ def recorded_runs(connection: Connection, state_schema: str) -> list[RunRecord]:
         )
         for row in rows
     ]
+
+
+def run_ids(connection: Connection, state_schema: str) -> list[str]:
+    """Every recorded run's id, newest first; empty before the first run. Creates nothing."""
+    return [str(row.run_id) for row in _runs(connection, state_schema)]
+
+
+def _runs(connection: Connection, state_schema: str) -> list[Row[Any]]:
+    if "membership_runs" not in present_tables(connection, state_schema):
+        return []
+    query = statement(connection, "select_recorded_runs", state_schema=state_schema)
+    return list(connection.execute(query).all())
+
+
+def _record(row: Row[Any], *, synced: bool) -> RunRecord:
+    return RunRecord(
+        run_id=str(row.run_id),
+        as_of=row.as_of,
+        recorded_at=row.recorded_at,
+        entered=int(row.entered),
+        exited=int(row.exited),
+        updated=int(row.updated),
+        synced=synced,
+    )
 
 
 def undo_last_run(connection: Connection, state_schema: str, run_id: str) -> RunRecord:
@@ -103,13 +124,12 @@ def undo_last_run(connection: Connection, state_schema: str, run_id: str) -> Run
     Raises:
         UndoRefused: the run is unknown, not the last, or something of it was synced.
     """
-    migrate(connection, state_schema)
     connection.execute(statement(connection, "lock_membership_state"))
-    runs = recorded_runs(connection, state_schema)
-    run = _the_last(runs, run_id)
+    row = _the_last(_runs(connection, state_schema), run_id)
+    migrate(connection, state_schema)  # the sync tables the check reads exist from here on
     activity = connection.execute(
         statement(connection, "select_run_sync_activity", state_schema=state_schema),
-        {"since": run.recorded_at},
+        {"since": row.recorded_at},
     ).all()
     reached = [f"{row.n:,} {row.activity}" for row in activity if row.n]
     if reached:
@@ -127,7 +147,7 @@ def undo_last_run(connection: Connection, state_schema: str, run_id: str) -> Run
     for table, column in _RUN_KEYED:
         rows = statement(connection, "undo_run_rows", **schema, table=table, column=column)
         connection.execute(rows, values)
-    return run
+    return _record(row, synced=False)
 
 
 def require_recorded(connection: Connection, state_schema: str, run_id: str) -> None:
@@ -136,7 +156,7 @@ def require_recorded(connection: Connection, state_schema: str, run_id: str) -> 
     Raises:
         CohortflowError: no recorded run has that id.
     """
-    runs = [run.run_id for run in recorded_runs(connection, state_schema)]
+    runs = run_ids(connection, state_schema)
     if run_id not in runs:
         raise CohortflowError(_unknown_run(run_id, runs))
 
@@ -151,12 +171,12 @@ def _unknown_run(run_id: str, runs: list[str]) -> str:
     )
 
 
-def _the_last(runs: list[RunRecord], run_id: str) -> RunRecord:
+def _the_last(runs: list[Row[Any]], run_id: str) -> Row[Any]:
     if not runs:
         raise UndoRefused("no run is recorded: there is nothing to undo.")
     found = next((run for run in runs if run.run_id == run_id), None)
     if found is None:
-        raise UndoRefused(_unknown_run(run_id, [run.run_id for run in runs]))
+        raise UndoRefused(_unknown_run(run_id, [str(run.run_id) for run in runs]))
     if found is not runs[0]:
         raise UndoRefused(
             f"run {run_id} is not the last recorded run ({runs[0].run_id} is): runs are undone "

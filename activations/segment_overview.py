@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from activations.quality.gate import mask
 from activations.queries import statement
+from activations.readiness import present_tables
 from activations.segment_config import SegmentConfig
 from activations.transform import MODELS_SCHEMA
 
@@ -120,7 +121,7 @@ def overview(
     segment = {"segment": config.segment}
     size: int | None = None
     sample: tuple[dict[str, Any], ...] = ()
-    if MEMBERSHIP_TABLE in _tables(connection, MODELS_SCHEMA):
+    if MEMBERSHIP_TABLE in present_tables(connection, MODELS_SCHEMA):
         query = statement(connection, "select_segment_size", models_schema=MODELS_SCHEMA)
         size = int(connection.execute(query, segment).scalar_one())
         rows = connection.execute(
@@ -130,7 +131,7 @@ def overview(
         sample = tuple(_masked(row._mapping) for row in rows)
     runs: tuple[RunSize, ...] = ()
     destinations: tuple[DestinationState, ...] = ()
-    if set(STATE_TABLES) <= _tables(connection, state_schema):
+    if set(STATE_TABLES) <= present_tables(connection, state_schema):
         rows = connection.execute(
             statement(connection, "select_segment_run_changes", state_schema=state_schema),
             segment,
@@ -143,11 +144,6 @@ def overview(
             DestinationState(row.destination, int(row.synced), row.last_synced_at) for row in synced
         )
     return SegmentOverview(config, size, sample, runs, destinations)
-
-
-def _tables(connection: Connection, schema: str) -> set[str]:
-    query = statement(connection, "select_raw_tables")
-    return {str(name) for (name,) in connection.execute(query, {"schema": schema})}
 
 
 def _accumulated(rows: Any) -> tuple[RunSize, ...]:

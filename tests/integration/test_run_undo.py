@@ -146,3 +146,16 @@ def test_refusals_change_nothing(location: str) -> None:
             (second.run_id, True),
             (first.run_id, False),
         ]
+
+
+def test_undo_and_the_run_list_create_nothing_before_the_first_run(location: str) -> None:
+    with fresh_state(location) as warehouse:
+        with pytest.raises(UndoRefused, match="no run is recorded"):
+            undo(warehouse, "20260630T120000-1a2b3c4d")
+        with connect(warehouse) as connection:
+            assert recorded_runs(connection, STATE) == []
+            created = connection.execute(
+                sa.text("select count(*) from information_schema.tables where table_schema = :s"),
+                {"s": STATE},
+            ).scalar_one()
+        assert created == 0, "a read or a refused undo created state tables"

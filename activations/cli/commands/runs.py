@@ -27,22 +27,18 @@ def list_runs(
 
     "synced: no" on the last run means `cohortflow runs undo` can remove it.
     """
-    from activations.readiness import present_tables
-    from activations.run_history import recorded_runs
+    from activations.run_history import recorded_runs, run_ids
     from activations.settings import Settings
     from activations.warehouse import connect
 
     settings = Settings.from_env()
     with connect(settings.warehouse) as connection:
-        if "membership_runs" not in present_tables(connection, settings.state_schema):
-            runs = []
-        else:
-            runs = recorded_runs(connection, settings.state_schema)
-    shown = runs[:limit]
+        total = len(run_ids(connection, settings.state_schema))
+        shown = recorded_runs(connection, settings.state_schema, limit=limit)
     if json_output:
-        print_json({"runs": [run.as_dict() for run in shown], "total": len(runs)})
+        print_json({"runs": [run.as_dict() for run in shown], "total": total})
         return
-    if not runs:
+    if not shown:
         print_note("no run is recorded yet: `cohortflow run` records the first.")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -61,8 +57,8 @@ def list_runs(
             "yes" if run.synced else "no",
         )
     stdout.print(table)
-    if len(runs) > len(shown):
-        print_note(f"showing {len(shown)} of {len(runs)} runs (--limit)")
+    if total > len(shown):
+        print_note(f"showing {len(shown)} of {total} runs (--limit)")
 
 
 @app.command("undo")
