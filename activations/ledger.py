@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -23,22 +22,9 @@ from sqlalchemy.engine import Connection
 from activations.bulk import insert_arrow
 from activations.migrations import migrate
 from activations.queries import statement
+from activations.rows import RowAck, RowIntent
 
-Operation = Literal["add", "remove", "update"]
 EventOutcome = Literal["sent", "skipped"]
-
-
-@dataclass(frozen=True)
-class RowAck:
-    """A destination's answer for one row of a plan."""
-
-    destination_key: str
-    person_id: str
-    operation: Operation
-    traits_hash: str
-    ok: bool
-    retryable: bool = False
-    reason: str | None = None
 
 
 def _now() -> datetime:
@@ -75,16 +61,6 @@ def record_acks(
         ("delete_ack_batch", {"batch_id": batch_id}),
     ):
         connection.execute(statement(connection, name, state_schema=state_schema), values)
-
-
-@dataclass(frozen=True)
-class RowIntent:
-    """A row about to be sent: recorded first, so a lost answer leaves it "in doubt", not lost."""
-
-    destination_key: str
-    person_id: str
-    operation: Operation
-    traits_hash: str
 
 
 def record_intents(

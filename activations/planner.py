@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
@@ -27,13 +27,13 @@ from sqlalchemy.engine import Connection, Row
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.queries import count_of, first_rows, rendered, statement
+from activations.rows import Operation, PlanRow
 from activations.segment_config import DestinationConfig, SegmentConfig
 from activations.transform import MODELS_SCHEMA
 
-RowKind = Literal["add", "remove", "update"]
 # What `cohortflow plan` shows of a sampled row: which row it is, not what would be sent.
 _SAMPLE_COLUMNS = ("destination_key", "person_id", "traits_hash")
-_ROW_QUERIES: dict[RowKind, str] = {
+_ROW_QUERIES: dict[Operation, str] = {
     "add": "select_plan_adds",
     "remove": "select_plan_removes",
     "update": "select_plan_updates",
@@ -42,15 +42,6 @@ _ROW_QUERIES: dict[RowKind, str] = {
 
 class PlanNotFound(CohortflowError):
     """No current plan has the given id."""
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    """One row to add, remove or update at a destination."""
-
-    destination_key: str
-    person_id: str
-    traits_hash: str
 
 
 @dataclass(frozen=True)
@@ -256,7 +247,7 @@ def _retrying(connection: Connection, ids: Mapping[str, str]) -> Any:
 
 
 def plan_rows(
-    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: RowKind
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: Operation
 ) -> Iterator[PlanRow]:
     """Stream the rows of one part of a plan, for a sync to send.
 
@@ -268,7 +259,7 @@ def plan_rows(
 
 
 def plan_sends(
-    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: RowKind
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: Operation
 ) -> Iterator[Row[Any]]:
     """Stream one part of a plan with what a destination needs to send it: the `plan_rows`
     columns plus, for adds and updates, email, phone and traits (JSON text), and for removes the
@@ -282,7 +273,7 @@ def plan_sends(
 
 
 def _plan_query(
-    connection: Connection, state_schema: str, plan: SegmentPlan, kind: RowKind
+    connection: Connection, state_schema: str, plan: SegmentPlan, kind: Operation
 ) -> Iterator[Row[Any]]:
     if plan.blocked:
         raise CohortflowError(plan.block_reason or "plan blocked")

@@ -22,21 +22,12 @@ from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
 from activations.changes import last_run_id
-from activations.destinations.base import (
-    ConsentWork,
-    Destination,
-    Event,
-    EventAck,
-    Member,
-    SegmentWork,
-)
+from activations.destinations.base import ConsentWork, Destination, SegmentWork
 from activations.destinations.registry import open_destination, unavailable_reason
 from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
 from activations.http import ClientError, HttpClient
 from activations.ledger import (
-    RowAck,
-    RowIntent,
     ensure_baseline,
     record_acks,
     record_consents,
@@ -45,10 +36,11 @@ from activations.ledger import (
     record_profile_ids,
 )
 from activations.migrations import migrate
-from activations.planner import PlanRow, RowKind, SegmentPlan, build_plan, plan_sends
+from activations.planner import SegmentPlan, build_plan, plan_sends
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
 from activations.queries import statement
+from activations.rows import Event, EventAck, Member, Operation, PlanRow, RowAck, RowIntent
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
 from activations.transform import MODELS_SCHEMA
@@ -461,7 +453,7 @@ def _segment_work(
     ids = {"state_schema": state, "models_schema": MODELS_SCHEMA}
     scope = {"destination": destination, "segment": plan.segment}
 
-    def members(kind: RowKind) -> list[Member]:
+    def members(kind: Operation) -> list[Member]:
         # A key shared by two people (a shared inbox) is one profile at the destination.
         by_key: dict[str, Member] = {}
         for row in plan_sends(connection, state_schema=state, plan=plan, kind=kind):

@@ -19,57 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from activations.ledger import RowAck, RowIntent
-from activations.planner import PlanRow, SegmentPlan
+from activations.planner import SegmentPlan
+from activations.rows import Event, EventAck, Member, PlanRow, RowAck, RowIntent
 from activations.segment_config import DestinationKey
-
-
-@dataclass(frozen=True)
-class Member:
-    """A row to upsert at a destination: who, how to address them, and the segment's traits."""
-
-    destination_key: str
-    person_id: str
-    traits_hash: str
-    email: str | None
-    phone: str | None
-    traits: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Event:
-    """An enter/exit event for flows; `event_id` is stable, so a re-send can never duplicate.
-
-    `email` and `phone` are where the event goes, chosen by the runner: for an exit, the key the
-    ledger holds for the person in this segment (the profile in the list, whose flow must stop,
-    even if the warehouse has since lost or changed the address); for an enter, the current one.
-    A destination is only given events that `address` for the segment's key."""
-
-    event_id: str
-    change: Literal["entered", "exited"]
-    run_id: str
-    occurred_at: datetime
-    person_id: str
-    email: str | None
-    phone: str | None
-    traits: Mapping[str, Any]
-
-    def address(self, key: DestinationKey) -> str | None:
-        """The value identifying the event's profile under the segment's key."""
-        return {"email": self.email, "phone": self.phone, "person_id": self.person_id}[key]
-
-
-@dataclass(frozen=True)
-class EventAck:
-    """A destination's answer for one event."""
-
-    event_id: str
-    ok: bool
-    retryable: bool = False
-    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from activations.destinations.base import (
-    AckSink,
-    ConsentWork,
-    Event,
-    EventAck,
-    Member,
-    SegmentWork,
-)
+from activations.destinations.base import AckSink, ConsentWork, SegmentWork
 from activations.errors import CohortflowError
 from activations.http import (
     ClientError,
@@ -54,8 +47,7 @@ from activations.http import (
     TransportFailure,
     time_scale,
 )
-from activations.ledger import Operation, RowAck, RowIntent
-from activations.planner import PlanRow
+from activations.rows import Event, EventAck, Member, Operation, PlanRow, RowAck, RowIntent
 from activations.secrets import Secret
 from activations.segment_config import DestinationKey
 

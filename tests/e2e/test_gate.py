@@ -10,8 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from activations.ledger import RowAck, record_acks
+from activations.ledger import record_acks
 from activations.planner import build_plan, plan_rows
+from activations.rows import RowAck
 from activations.segment_config import load_segment_configs
 from activations.transform import MANIFEST_PATH
 from activations.warehouse import Warehouse, connect

@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from activations.changes import detect_changes
 from activations.errors import CohortflowError
-from activations.ledger import RowAck, ensure_baseline, record_acks, record_event_acks
+from activations.ledger import ensure_baseline, record_acks, record_event_acks
 from activations.planner import PlanNotFound, SegmentPlan, approve, build_plan, plan_rows
+from activations.rows import RowAck
 from activations.segment_config import DestinationConfig, SegmentConfig
 from activations.warehouse import Warehouse, connect
 from tests.support.membership import Members, fresh_state, publish

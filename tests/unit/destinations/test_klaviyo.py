@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activations.destinations.base import ConsentWork, Event, EventAck, Member, SegmentWork
+from activations.destinations.base import ConsentWork, SegmentWork
 from activations.destinations.klaviyo import (
     MAX_JOB_PROFILES,
     KlaviyoConfigError,
@@ -22,8 +22,8 @@ from activations.destinations.klaviyo import (
     _profiles_body,
 )
 from activations.http import HttpClient, RetryPolicy
-from activations.ledger import RowAck, RowIntent
-from activations.planner import PlanRow, SegmentPlan
+from activations.planner import SegmentPlan
+from activations.rows import Event, EventAck, Member, PlanRow, RowAck, RowIntent
 
 
 @dataclass

@@ -1,0 +1,94 @@
+"""The rows a sync moves: planned by the planner, sent by a destination, recorded by the ledger.
+
+They live below all three so that none of them imports another for a data type: a vendor module
+depends on this module and `destinations.base`, never on the planner's or the ledger's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from activations.segment_config import DestinationKey
+
+Operation = Literal["add", "remove", "update"]
+Change = Literal["entered", "exited"]
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One row to add, remove or update at a destination."""
+
+    destination_key: str
+    person_id: str
+    traits_hash: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """A row to upsert at a destination: who, how to address them, and the segment's traits."""
+
+    destination_key: str
+    person_id: str
+    traits_hash: str
+    email: str | None
+    phone: str | None
+    traits: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    """An enter/exit event for flows; `event_id` is stable, so a re-send can never duplicate.
+
+    `email` and `phone` are where the event goes, chosen by the planner: for an exit, the key the
+    ledger holds for the person in this segment (the profile in the list, whose flow must stop,
+    even if the warehouse has since lost or changed the address); for an enter, the current one.
+    A destination is only given events that `address` for the segment's key."""
+
+    event_id: str
+    change: Change
+    run_id: str
+    occurred_at: datetime
+    person_id: str
+    email: str | None
+    phone: str | None
+    traits: Mapping[str, Any]
+
+    def address(self, key: DestinationKey) -> str | None:
+        """The value identifying the event's profile under the segment's key."""
+        return {"email": self.email, "phone": self.phone, "person_id": self.person_id}[key]
+
+
+@dataclass(frozen=True)
+class RowIntent:
+    """A row about to be sent: recorded first, so a lost answer leaves it "in doubt", not lost."""
+
+    destination_key: str
+    person_id: str
+    operation: Operation
+    traits_hash: str
+
+
+@dataclass(frozen=True)
+class RowAck:
+    """A destination's answer for one row of a plan."""
+
+    destination_key: str
+    person_id: str
+    operation: Operation
+    traits_hash: str
+    ok: bool
+    retryable: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EventAck:
+    """A destination's answer for one event."""
+
+    event_id: str
+    ok: bool
+    retryable: bool = False
+    reason: str | None = None
