@@ -26,7 +26,7 @@ from activations.destinations.base import ConsentWork, Destination, SegmentWork
 from activations.destinations.registry import open_destination, unavailable_reason
 from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
-from activations.http import ClientError, HttpClient
+from activations.http import AuthError, HttpClient
 from activations.ledger import (
     ensure_baseline,
     record_acks,
@@ -384,7 +384,7 @@ def _sync(
 
 
 def _refused_credentials(error: CohortflowError) -> bool:
-    return isinstance(error, ClientError) and error.status in (401, 403)
+    return isinstance(error, AuthError)
 
 
 def _destination_error(destination: str, error: CohortflowError) -> str:

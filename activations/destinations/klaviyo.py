@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from activations.destinations.base import AckSink, ConsentWork, SegmentWork
 from activations.errors import CohortflowError
 from activations.http import (
+    AuthError,
     ClientError,
     HttpClient,
     RateLimit,
@@ -606,9 +607,9 @@ class KlaviyoDestination:
                     limit=LIMITS["remove_profiles_from_list"],
                     json=_list_members_payload([known[row.destination_key] for row in batch]),
                 )
+            except AuthError:
+                raise
             except ClientError as error:
-                if error.status in (401, 403):
-                    raise
                 if not looked_up:
                     # One remembered id Klaviyo no longer knows (a merged or deleted profile)
                     # fails the whole call: ask Klaviyo for the batch's ids again, retry once.
@@ -657,9 +658,9 @@ class KlaviyoDestination:
                 limit=LIMITS["bulk_create_events"],
                 json=_event_payload([entry for _, entry in batch]),
             )
+        except AuthError:
+            raise
         except ClientError as error:
-            if error.status in (401, 403):
-                raise
             if len(batch) > 1:
                 middle = len(batch) // 2
                 self._send_events(batch[:middle], sink)
@@ -679,9 +680,9 @@ class KlaviyoDestination:
         (the same work is planned again next run)."""
         try:
             self.client.request("POST", path, limit=LIMITS[operation], json=payload)
-        except (RetryableError, ClientError) as error:
-            if isinstance(error, ClientError) and error.status in (401, 403):
-                raise
+        except AuthError:
+            raise
+        except (RetryableError, ClientError):
             return False
         return True
 
@@ -703,7 +704,7 @@ def _failed(
     """Every row of a job whose request failed as a whole. That is never a verdict on the rows
     themselves (only per-profile import errors are), so they are retried next run; bad
     credentials stop the sync."""
-    if isinstance(error, ClientError) and error.status in (401, 403):
+    if isinstance(error, AuthError):
         raise error
     reason = _error_reason(error)
     return [_ack(m, operation[m.destination_key], False, True, reason) for m in members]

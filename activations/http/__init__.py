@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from activations.http.client import ClientStats, HttpClient
 from activations.http.errors import (
+    AuthError,
     ClientError,
     HttpError,
     PermanentError,
@@ -17,6 +18,7 @@ from activations.http.retry import RetryPolicy
 from activations.http.timescale import time_scale
 
 __all__ = [
+    "AuthError",
     "ClientError",
     "ClientStats",
     "HttpClient",

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from activations.http.errors import (
+    AuthError,
     ClientError,
     PermanentError,
     RateLimited,
@@ -41,6 +42,8 @@ logger = logging.getLogger("activations.http")
 
 DEFAULT_RETRY = RetryPolicy()
 RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+# The key itself is refused: raised as `AuthError`, which stops the whole destination.
+AUTH_STATUSES = frozenset({401, 403})
 # 503 says the server did not take the request on; 500/502/504 may come after it acted.
 UNPROCESSED_SERVER_STATUSES = frozenset({503})
 # Failures raised before any byte of the request left: always safe to resend.
@@ -397,7 +400,8 @@ class HttpClient:
             return server_error, None
         if 400 <= status < 500:
             codes, errors = _vendor_errors(response)
-            raise ClientError(method, display, status, codes=codes, errors=errors)
+            rejected = AuthError if status in AUTH_STATUSES else ClientError
+            raise rejected(method, display, status, codes=codes, errors=errors)
         raise PermanentError(method, display, status)
 
     def _wait_before_retry(self, error: RetryableError, attempt: int) -> float | None:

@@ -8,9 +8,11 @@
           │    └── TransportFailure  timeouts, refused/reset/dropped connections, cut-off responses
           └── PermanentError     resending the same request will fail the same way
                └── ClientError       4xx other than 429: status, codes, errors (vendor's objects)
+                    └── AuthError    401, 403: the credentials are refused for every call
 
 A destination decides a row's fate from the class alone (dlt's terminal/transient split): retryable
-rows stay in the plan, permanent ones are recorded with their vendor codes. `PermanentError` itself
+rows stay in the plan, permanent ones are recorded with their vendor codes, and an `AuthError` stops
+the whole destination (every later call would be refused too). `PermanentError` itself
 is raised for answers that are neither 2xx nor 4xx (an unexpected redirect, 501) and for requests
 that cannot be sent at all.
 
@@ -241,3 +243,9 @@ class ClientError(PermanentError):
             text += f" [{shown}{f', +{more} more' if more > 0 else ''}]"
         hint = _CLIENT_HINTS.get(self.status, "fix the request")
         return f"{text}; {hint}; not retried"
+
+
+class AuthError(ClientError):
+    """The vendor refused the API key (401) or its scopes (403). Unlike other rejections this is
+    not about the rows: every later request with the same key fails the same way, so a
+    destination stops instead of recording each row as failed."""

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from activations.http import (
+    AuthError,
     ClientError,
     HttpClient,
     PermanentError,
@@ -279,12 +280,23 @@ def test_non_json_error_bodies_give_no_codes(make_client) -> None:
     assert raised.value.codes == () and raised.value.errors == []
 
 
-def test_401_is_permanent(make_client) -> None:
-    handler, seen = scripted(httpx.Response(401, json={"errors": [{"code": "not_authenticated"}]}))
-    with pytest.raises(PermanentError) as raised:
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_an_auth_error_sent_once(make_client, status: int) -> None:
+    handler, seen = scripted(
+        httpx.Response(status, json={"errors": [{"code": "not_authenticated"}]})
+    )
+    with pytest.raises(AuthError) as raised:
         make_client(handler).request("GET", "/api/lists")
-    assert isinstance(raised.value, ClientError) and raised.value.status == 401
+    assert isinstance(raised.value, ClientError) and raised.value.status == status
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 422])
+def test_other_rejections_are_not_auth_errors(make_client, status: int) -> None:
+    handler, _ = scripted(httpx.Response(status, json={"errors": [{"code": "invalid"}]}))
+    with pytest.raises(ClientError) as raised:
+        make_client(handler).request("GET", "/api/lists")
+    assert not isinstance(raised.value, AuthError)
 
 
 def test_unexpected_redirect_is_permanent_but_not_a_client_error(make_client) -> None:

@@ -22,6 +22,7 @@ from activations.http import (
 def test_the_public_surface_is_exactly_what_destinations_import() -> None:
     assert sorted(http.__all__) == sorted(
         [
+            "AuthError",
             "ClientError",
             "ClientStats",
             "HttpClient",
