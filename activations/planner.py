@@ -5,8 +5,8 @@ the segment's destination identity (email, phone or person_id). The ledger holds
 destination acknowledged. Their difference, computed in SQL inside the warehouse, is the plan:
 adds (new members, changed keys, rows that failed before), removes (members who left, old keys),
 trait updates, and enter/exit events after the destination's baseline. `cohortflow plan` prints it
-and a sync executes exactly it, segment by segment, with rows streamed by `plan_rows`
-and `plan_sends`.
+and a sync executes exactly it: `segment_work` and `consent_work` read what a destination is
+handed, through the plan's own queries.
 
 The mass-removal gate lives here too: a plan that would remove more than `max_exit_fraction` of
 what the destination holds from us is blocked until its id is approved. An empty segment after a
@@ -16,19 +16,20 @@ broken upstream load is exactly the case it exists for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Row
 
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.queries import count_of, first_rows, rendered, statement
-from activations.rows import Operation, PlanRow
-from activations.segment_config import DestinationConfig, SegmentConfig
+from activations.rows import ConsentWork, Event, Member, Operation, PlanRow, SegmentWork
+from activations.segment_config import DestinationConfig, DestinationKey, SegmentConfig
 from activations.transform import MODELS_SCHEMA
 
 # What `cohortflow plan` shows of a sampled row: which row it is, not what would be sent.
@@ -50,7 +51,7 @@ class SegmentPlan:
 
     destination: str
     segment: str
-    key: str
+    key: DestinationKey
     plan_id: str
     held: int
     adds: int
@@ -183,14 +184,12 @@ def _segment_plan(
         ]
         for kind, name in _ROW_QUERIES.items()
     }
-    events = (
-        [
-            row.change
-            for row in connection.execute(statement(connection, "select_plan_events", **ids), scope)
-        ]
-        if target.events
-        else []
-    )
+    events: dict[str, int] = {}
+    if target.events:
+        # Counted in the warehouse: `segment_work` reads the events themselves when it sends.
+        events_sql = rendered(connection, "select_plan_events", **ids)
+        counted = text(f"select change, count(*) as n from ({events_sql}) as q group by change")
+        events = {str(row.change): int(row.n) for row in connection.execute(counted, scope)}
     held = scalar(statement(connection, "select_ledger_held", **ids))
     departures = scalar(_departures(connection, ids))
     plan_id = plan_id_for(target.name, config.segment, run_id, departures, held)
@@ -215,8 +214,8 @@ def _segment_plan(
         removes=counts["remove"],
         departures=departures,
         updates=counts["update"],
-        entered_events=events.count("entered"),
-        exited_events=events.count("exited"),
+        entered_events=events.get("entered", 0),
+        exited_events=events.get("exited", 0),
         unroutable=scalar(statement(connection, "select_unroutable", **ids)),
         retrying=retrying,
         quarantined=scalar(statement(connection, "select_plan_quarantined", **ids)),
@@ -258,18 +257,126 @@ def plan_rows(
         yield PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash))
 
 
-def plan_sends(
-    connection: Connection, *, state_schema: str, plan: SegmentPlan, kind: Operation
-) -> Iterator[Row[Any]]:
-    """Stream one part of a plan with what a destination needs to send it: the `plan_rows`
-    columns plus, for adds and updates, email, phone and traits (JSON text), and for removes the
-    destination's `profile_id` when known. Read in the plan's own query, so a sync of a few
-    changes in a large segment reads those few rows, not the segment.
+def segment_work(
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, target: DestinationConfig
+) -> tuple[SegmentWork, list[Event]]:
+    """What the destination must send for `plan`: its rows with contact details and traits, the
+    profile ids learnt for its removes, and its addressed events; and apart, the events nobody
+    can be addressed by (not the destination's to send). Everything is read through the plan's
+    own queries, so a sync of ten changes in a million-member segment reads ten rows.
 
     Raises:
         CohortflowError: the plan is blocked by the mass-removal gate.
     """
-    yield from _plan_query(connection, state_schema, plan, kind)
+    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA}
+    scope = {"destination": plan.destination, "segment": plan.segment}
+
+    def members(kind: Operation) -> list[Member]:
+        # A key shared by two people (a shared inbox) is one profile at the destination.
+        by_key: dict[str, Member] = {}
+        for row in _plan_query(connection, state_schema, plan, kind):
+            key = str(row.destination_key)
+            if key not in by_key:
+                by_key[key] = Member(
+                    destination_key=key,
+                    person_id=str(row.person_id),
+                    traits_hash=str(row.traits_hash),
+                    email=row.email,
+                    phone=row.phone,
+                    traits=json.loads(row.traits),
+                )
+        return list(by_key.values())
+
+    removes: list[PlanRow] = []
+    profile_ids: dict[str, str] = {}
+    for row in _plan_query(connection, state_schema, plan, "remove"):
+        removes.append(PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash)))
+        if row.profile_id is not None:
+            profile_ids[str(row.destination_key)] = str(row.profile_id)
+    events, unaddressed = _events(connection, ids, scope, plan.key) if target.events else ([], [])
+    work = SegmentWork(
+        segment=plan.segment,
+        options=target.options,
+        key=plan.key,
+        adds=members("add"),
+        updates=members("update"),
+        removes=removes,
+        events=events,
+        profile_ids=profile_ids,
+    )
+    return work, unaddressed
+
+
+def _events(
+    connection: Connection, ids: Mapping[str, str], scope: Mapping[str, str], key: DestinationKey
+) -> tuple[list[Event], list[Event]]:
+    """The segment's unsent enter/exit events, addressed, and those with no address at all.
+
+    An exit goes to the key the ledger holds for the person in this segment: that profile is in
+    the list and in the flow the exit must stop, even when the warehouse has since lost or
+    changed the person's address. An enter (and an exit the ledger holds no key for) goes to the
+    person's current address: that is where the add just went."""
+    changes = list(connection.execute(statement(connection, "select_plan_events", **ids), scope))
+    if not changes:
+        return [], []
+    query = statement(connection, "select_event_addresses", **ids).bindparams(
+        bindparam("person_ids", expanding=True)
+    )
+    people = {
+        str(row.person_id): row
+        for row in connection.execute(
+            query, {**scope, "person_ids": sorted({str(c.person_id) for c in changes})}
+        )
+    }
+    addressed: list[Event] = []
+    unaddressed: list[Event] = []
+    for change in changes:
+        person = people.get(str(change.person_id))
+        contact = {
+            "email": person.email if person is not None else None,
+            "phone": person.phone if person is not None else None,
+        }
+        held = person.held_key if person is not None else None
+        if change.change == "exited" and held is not None and key in contact:
+            contact[key] = str(held)
+        event = Event(
+            event_id=str(change.event_id),
+            change="entered" if change.change == "entered" else "exited",
+            run_id=str(change.run_id),
+            occurred_at=change.as_of,
+            person_id=str(change.person_id),
+            email=contact["email"],
+            phone=contact["phone"],
+            traits=json.loads(change.traits) if change.traits is not None else {},
+        )
+        (addressed if event.address(key) else unaddressed).append(event)
+    return addressed, unaddressed
+
+
+def consent_work(
+    connection: Connection, *, state_schema: str, destination: str, segments: Sequence[str]
+) -> ConsentWork:
+    """Email consent to grant (the warehouse says subscribed, for members of `segments`) and to
+    withdraw (it now says unsubscribed, where cohortflow had granted it at `destination`)."""
+    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA}
+    subscribe: list[str] = []
+    if segments:
+        query = statement(connection, "select_plan_subscribes", **ids).bindparams(
+            bindparam("segments", expanding=True)
+        )
+        subscribe = sorted(
+            str(row.address)
+            for row in connection.execute(
+                query, {"segments": list(segments), "destination": destination}
+            )
+        )
+    unsubscribe = sorted(
+        str(row.address)
+        for row in connection.execute(
+            statement(connection, "select_plan_unsubscribes", **ids), {"destination": destination}
+        )
+    )
+    return ConsentWork(subscribe=subscribe, unsubscribe=unsubscribe)
 
 
 def _plan_query(

@@ -1,13 +1,16 @@
 """The rows a sync moves: planned by the planner, sent by a destination, recorded by the ledger.
 
+`SegmentWork` and `ConsentWork` are what the planner hands a destination for one segment and for
+an account's consent; the row types inside them are what destinations report back.
+
 They live below all three so that none of them imports another for a data type: a vendor module
 depends on this module and `destinations.base`, never on the planner's or the ledger's code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -92,3 +95,34 @@ class EventAck:
     ok: bool
     retryable: bool = False
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentWork:
+    """Everything one destination must do for one segment in this sync."""
+
+    segment: str
+    options: Mapping[str, Any]
+    key: DestinationKey
+    adds: Sequence[Member]
+    updates: Sequence[Member]
+    removes: Sequence[PlanRow]
+    events: Sequence[Event]
+    profile_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.adds or self.updates or self.removes or self.events)
+
+
+@dataclass(frozen=True)
+class ConsentWork:
+    """Email marketing consent to grant (warehouse says subscribed) and to withdraw (warehouse
+    now says unsubscribed, and cohortflow had granted it)."""
+
+    subscribe: Sequence[str]
+    unsubscribe: Sequence[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.subscribe or self.unsubscribe)

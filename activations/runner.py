@@ -11,18 +11,16 @@ did before (`DestinationFailed`), so a run still prints its summary and syncs th
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
 from activations.changes import last_run_id
-from activations.destinations.base import ConsentWork, Destination, SegmentWork
+from activations.destinations.base import Destination
 from activations.destinations.registry import open_destination, unavailable_reason
 from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
@@ -35,15 +33,12 @@ from activations.ledger import (
     record_intents,
     record_profile_ids,
 )
-from activations.migrations import migrate
-from activations.planner import SegmentPlan, build_plan, plan_sends
+from activations.planner import build_plan, consent_work, segment_work
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
-from activations.queries import statement
-from activations.rows import Event, EventAck, Member, Operation, PlanRow, RowAck, RowIntent
+from activations.rows import Event, EventAck, RowAck, RowIntent
 from activations.segment_config import SegmentConfig
 from activations.settings import Settings
-from activations.transform import MODELS_SCHEMA
 from activations.warehouse import connect
 
 # `failed`: a row or event was not acknowledged, or the segment failed as a whole (exit status
@@ -337,8 +332,11 @@ def _sync(
             continue
         config = routed[segment_plan.segment]
         with connect(settings.warehouse) as connection:
-            work, unaddressed = _segment_work(
-                connection, settings, config, segment_plan, destination
+            work, unaddressed = segment_work(
+                connection,
+                state_schema=settings.state_schema,
+                plan=segment_plan,
+                target=config.destination(destination),
             )
         sink.segment = segment_report
         sink.skipped_events(unaddressed, f"no {config.key} to address the event to")
@@ -378,7 +376,12 @@ def _sync(
     if sync_consents is not None and consent_hold is None and report.error is None:
         synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
         with connect(settings.warehouse) as connection:
-            consent = _consent_work(connection, settings, destination, synced_segments)
+            consent = consent_work(
+                connection,
+                state_schema=settings.state_schema,
+                destination=destination,
+                segments=synced_segments,
+            )
         if not consent.empty:
             sync_consents(consent, sink)
 
@@ -436,136 +439,6 @@ def _start_baselines(
                 run_id=run_id,
             )
     return run_id
-
-
-def _segment_work(
-    connection: Connection,
-    settings: Settings,
-    config: SegmentConfig,
-    plan: SegmentPlan,
-    destination: str,
-) -> tuple[SegmentWork, list[Event]]:
-    """The rows of `plan` with what the destination needs to send them, and the events nobody
-    can be addressed by (not the destination's to send). Everything is read through the plan's
-    own queries, so a sync of a few changes in a large segment reads those few rows, not the
-    segment."""
-    state = settings.state_schema
-    ids = {"state_schema": state, "models_schema": MODELS_SCHEMA}
-    scope = {"destination": destination, "segment": plan.segment}
-
-    def members(kind: Operation) -> list[Member]:
-        # A key shared by two people (a shared inbox) is one profile at the destination.
-        by_key: dict[str, Member] = {}
-        for row in plan_sends(connection, state_schema=state, plan=plan, kind=kind):
-            key = str(row.destination_key)
-            if key not in by_key:
-                by_key[key] = Member(
-                    destination_key=key,
-                    person_id=str(row.person_id),
-                    traits_hash=str(row.traits_hash),
-                    email=row.email,
-                    phone=row.phone,
-                    traits=json.loads(row.traits),
-                )
-        return list(by_key.values())
-
-    removes: list[PlanRow] = []
-    profile_ids: dict[str, str] = {}
-    for row in plan_sends(connection, state_schema=state, plan=plan, kind="remove"):
-        removes.append(PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash)))
-        if row.profile_id is not None:
-            profile_ids[str(row.destination_key)] = str(row.profile_id)
-    target = next(t for t in config.destinations if t.name == destination)
-    events, unaddressed = _events(connection, ids, scope, config) if target.events else ([], [])
-    work = SegmentWork(
-        plan=plan,
-        options=target.options,
-        key=config.key,
-        adds=members("add"),
-        updates=members("update"),
-        removes=removes,
-        events=events,
-        profile_ids=profile_ids,
-    )
-    return work, unaddressed
-
-
-def _events(
-    connection: Connection,
-    ids: Mapping[str, str],
-    scope: Mapping[str, str],
-    config: SegmentConfig,
-) -> tuple[list[Event], list[Event]]:
-    """The segment's unsent enter/exit events, addressed, and those with no address at all.
-
-    An exit goes to the key the ledger holds for the person in this segment: that profile is in
-    the list and in the flow the exit must stop, even when the warehouse has since lost or
-    changed the person's address. An enter (and an exit the ledger holds no key for) goes to the
-    person's current address: that is where the add just went."""
-    changes = list(
-        connection.execute(
-            statement(connection, "select_plan_events", **ids, key_column=config.key), scope
-        )
-    )
-    if not changes:
-        return [], []
-    query = statement(connection, "select_event_addresses", **ids).bindparams(
-        bindparam("person_ids", expanding=True)
-    )
-    people = {
-        str(row.person_id): row
-        for row in connection.execute(
-            query, {**scope, "person_ids": sorted({str(c.person_id) for c in changes})}
-        )
-    }
-    addressed: list[Event] = []
-    unaddressed: list[Event] = []
-    for change in changes:
-        person = people.get(str(change.person_id))
-        contact = {
-            "email": person.email if person is not None else None,
-            "phone": person.phone if person is not None else None,
-        }
-        held = person.held_key if person is not None else None
-        if change.change == "exited" and held is not None and config.key in contact:
-            contact[config.key] = str(held)
-        event = Event(
-            event_id=str(change.event_id),
-            change="entered" if change.change == "entered" else "exited",
-            run_id=str(change.run_id),
-            occurred_at=change.as_of,
-            person_id=str(change.person_id),
-            email=contact["email"],
-            phone=contact["phone"],
-            traits=json.loads(change.traits) if change.traits is not None else {},
-        )
-        (addressed if event.address(config.key) else unaddressed).append(event)
-    return addressed, unaddressed
-
-
-def _consent_work(
-    connection: Connection, settings: Settings, destination: str, segments: Sequence[str]
-) -> ConsentWork:
-    migrate(connection, settings.state_schema)
-    ids = {"state_schema": settings.state_schema, "models_schema": MODELS_SCHEMA}
-    subscribe: list[str] = []
-    if segments:
-        query = statement(connection, "select_plan_subscribes", **ids).bindparams(
-            bindparam("segments", expanding=True)
-        )
-        subscribe = sorted(
-            str(row.address)
-            for row in connection.execute(
-                query, {"segments": list(segments), "destination": destination}
-            )
-        )
-    unsubscribe = sorted(
-        str(row.address)
-        for row in connection.execute(
-            statement(connection, "select_plan_unsubscribes", **ids), {"destination": destination}
-        )
-    )
-    return ConsentWork(subscribe=subscribe, unsubscribe=unsubscribe)
 
 
 def destinations_in(configs: Mapping[str, SegmentConfig]) -> list[str]:

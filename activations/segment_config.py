@@ -7,6 +7,7 @@ already applied; reading it avoids a second YAML parser with its own idea of pre
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,20 @@ class SegmentConfig:
     @property
     def destination_names(self) -> tuple[str, ...]:
         return tuple(target.name for target in self.destinations)
+
+    def destination(self, name: str) -> DestinationConfig:
+        """This segment's settings for destination `name` (KeyError when not routed there)."""
+        for target in self.destinations:
+            if target.name == name:
+                return target
+        raise KeyError(f"segment {self.segment} is not routed to {name}")
+
+
+def routed_to(configs: Mapping[str, SegmentConfig], destination: str) -> dict[str, SegmentConfig]:
+    """The segments routed to `destination`, in the order of `configs`."""
+    return {
+        name: config for name, config in configs.items() if destination in config.destination_names
+    }
 
 
 def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:

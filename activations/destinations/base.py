@@ -1,11 +1,12 @@
 """What every destination implements, and what it is given and gives back.
 
-A destination receives one segment's work at a time (the rows of a `SegmentPlan` with the contact
-details and traits to send) and reports what the vendor acknowledged through an `AckSink`, batch
-by batch, as the acknowledgements arrive. The runner owns the sink and writes the ledger; a
-destination never touches the warehouse, never builds an HTTP client, and makes no call for an
-empty plan. Row failures are reported as acknowledgements (`ok=False`, retryable or permanent);
-only failures of the whole destination (bad credentials, unreachable host) are raised.
+A destination receives one segment's work at a time (`activations.rows.SegmentWork`, built by the
+planner: the plan's rows with the contact details and traits to send) and reports what the vendor
+acknowledged through an `AckSink`, batch by batch, as the acknowledgements arrive. The runner owns
+the sink and writes the ledger; a destination never touches the warehouse, never builds an HTTP
+client, and makes no call for an empty plan. Row failures are reported as acknowledgements
+(`ok=False`, retryable or permanent); only failures of the whole destination (bad credentials,
+an unreachable host) are raised.
 
 Why a sink rather than `apply(batch) -> acks`: a Klaviyo bulk import is one request whose
 per-profile outcome is known only after polling the job, and list removals need profile ids the
@@ -18,47 +19,9 @@ acknowledgements (which the next run re-sends idempotently).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from activations.planner import SegmentPlan
-from activations.rows import Event, EventAck, Member, PlanRow, RowAck, RowIntent
-from activations.segment_config import DestinationKey
-
-
-@dataclass(frozen=True)
-class SegmentWork:
-    """Everything one destination must do for one segment in this sync."""
-
-    plan: SegmentPlan
-    options: Mapping[str, Any]
-    key: DestinationKey
-    adds: Sequence[Member]
-    updates: Sequence[Member]
-    removes: Sequence[PlanRow]
-    events: Sequence[Event]
-    profile_ids: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def segment(self) -> str:
-        return self.plan.segment
-
-    @property
-    def empty(self) -> bool:
-        return not (self.adds or self.updates or self.removes or self.events)
-
-
-@dataclass(frozen=True)
-class ConsentWork:
-    """Email marketing consent to grant (warehouse says subscribed) and to withdraw (warehouse
-    now says unsubscribed, and cohortflow had granted it)."""
-
-    subscribe: Sequence[str]
-    unsubscribe: Sequence[str]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.subscribe or self.unsubscribe)
+from activations.rows import ConsentWork, EventAck, RowAck, RowIntent, SegmentWork
 
 
 class AckSink(Protocol):

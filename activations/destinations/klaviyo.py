@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from activations.destinations.base import AckSink, ConsentWork, SegmentWork
+from activations.destinations.base import AckSink
 from activations.errors import CohortflowError
 from activations.http import (
     AuthError,
@@ -48,7 +48,17 @@ from activations.http import (
     TransportFailure,
     time_scale,
 )
-from activations.rows import Event, EventAck, Member, Operation, PlanRow, RowAck, RowIntent
+from activations.rows import (
+    ConsentWork,
+    Event,
+    EventAck,
+    Member,
+    Operation,
+    PlanRow,
+    RowAck,
+    RowIntent,
+    SegmentWork,
+)
 from activations.secrets import Secret
 from activations.segment_config import DestinationKey
 

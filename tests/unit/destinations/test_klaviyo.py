@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from activations.destinations.base import ConsentWork, SegmentWork
 from activations.destinations.klaviyo import (
     MAX_JOB_PROFILES,
     KlaviyoConfigError,
@@ -22,8 +21,16 @@ from activations.destinations.klaviyo import (
     _profiles_body,
 )
 from activations.http import HttpClient, RetryPolicy
-from activations.planner import SegmentPlan
-from activations.rows import Event, EventAck, Member, PlanRow, RowAck, RowIntent
+from activations.rows import (
+    ConsentWork,
+    Event,
+    EventAck,
+    Member,
+    PlanRow,
+    RowAck,
+    RowIntent,
+    SegmentWork,
+)
 
 
 @dataclass
@@ -58,18 +65,12 @@ def member(i: int, **traits: Any) -> Member:
     return Member(f"m{i}@example.com", f"p{i}", f"h{i}", f"m{i}@example.com", None, traits)
 
 
-def plan() -> SegmentPlan:
-    return SegmentPlan(
-        destination="klaviyo", segment="vip", key="email", plan_id="plan-x", held=0, adds=0,
-        removes=0, departures=0, updates=0, entered_events=0, exited_events=0, unroutable=0,
-        retrying=0, quarantined=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
-    )  # fmt: skip
-
-
 def work(**parts: Any) -> SegmentWork:
     fields: dict[str, Any] = {"adds": [], "updates": [], "removes": [], "events": []}
     fields.update(parts)
-    return SegmentWork(plan=plan(), options={"list": "VIPs", "events": True}, key="email", **fields)
+    return SegmentWork(
+        segment="vip", options={"list": "VIPs", "events": True}, key="email", **fields
+    )
 
 
 def destination(handler: Callable[[httpx.Request], httpx.Response]) -> KlaviyoDestination:
@@ -280,7 +281,7 @@ def test_removes_look_up_unknown_profile_ids_and_remember_them() -> None:
     target = destination(handler)
     target.sync_segment(
         SegmentWork(
-            plan=plan(),
+            segment="vip",
             options={"list": "VIPs"},
             key="email",
             adds=[],
@@ -364,7 +365,7 @@ def test_a_stale_remembered_profile_id_is_looked_up_again() -> None:
     sink = Sink()
     destination(handler).sync_segment(
         SegmentWork(
-            plan=plan(),
+            segment="vip",
             options={"list": "VIPs"},
             key="email",
             adds=[],
