@@ -28,8 +28,16 @@ from sqlalchemy.engine import Connection, Row
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.queries import count_of, first_rows, rendered, statement
-from activations.rows import ConsentWork, Event, Member, Operation, PlanRow, SegmentWork
-from activations.segment_config import DestinationConfig, DestinationKey, SegmentConfig
+from activations.rows import (
+    ConsentWork,
+    DestinationKey,
+    Event,
+    Member,
+    Operation,
+    PlanRow,
+    SegmentWork,
+)
+from activations.segment_config import DestinationConfig, SegmentConfig
 from activations.transform import MODELS_SCHEMA
 
 # What `cohortflow plan` shows of a sampled row: which row it is, not what would be sent.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from activations.segment_config import DestinationKey
-
+# How a segment identifies a person at its destinations (`key:` in its YAML).
+DestinationKey = Literal["email", "phone", "person_id"]
 Operation = Literal["add", "remove", "update"]
 Change = Literal["entered", "exited"]
 

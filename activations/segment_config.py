@@ -10,13 +10,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from activations.errors import CohortflowError
 from activations.quality.config import CheckConfigError, SegmentChecks, segment_checks
+from activations.rows import DestinationKey
 from activations.segment_schema import Problem, validate_meta
 
-DestinationKey = Literal["email", "phone", "person_id"]
 DEFAULT_MAX_EXIT_FRACTION = 0.5
 
 

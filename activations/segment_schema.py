@@ -9,63 +9,31 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+from activations.destinations.options import Name, Strict
+from activations.destinations.registry import REGISTRATIONS
 
 
-class _Strict(BaseModel):
-    """No unknown keys, no coercion (a string is never a boolean or a number)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class KlaviyoOptions(_Strict):
-    """`destinations.klaviyo` (docs/destinations/klaviyo.md)."""
-
-    list: Name
-    events: bool = False
-    entered_metric: Name = "Entered segment"
-    exited_metric: Name = "Exited segment"
-    max_exit_fraction: Fraction = 0.5
+def _destinations_model() -> type[Strict]:
+    """`destinations:`, one optional block per registered destination."""
+    blocks: dict[str, Any] = {
+        name: (registration.options | None, None) for name, registration in REGISTRATIONS.items()
+    }
+    return create_model("Destinations", __base__=Strict, **blocks)
 
 
-class OmnisendOptions(_Strict):
-    """`destinations.omnisend` (DESIGN section 6; not implemented yet)."""
-
-    tag: Name | None = None
-    events: bool = False
-    max_exit_fraction: Fraction = 0.5
+if TYPE_CHECKING:
+    Destinations = Strict
+else:
+    Destinations = _destinations_model()
 
 
-class SmsOptions(_Strict):
-    """`destinations.sms` (DESIGN section 6; not implemented yet)."""
-
-    on_enter: Name | None = None
-    consent_required: bool = True
-    max_exit_fraction: Fraction = 0.5
-
-
-class WebhookOptions(_Strict):
-    """`destinations.webhook` (DESIGN section 7; not implemented yet)."""
-
-    url: Name | None = None
-    events: bool = False
-    max_exit_fraction: Fraction = 0.5
-
-
-class Destinations(_Strict):
-    klaviyo: KlaviyoOptions | None = None
-    omnisend: OmnisendOptions | None = None
-    sms: SmsOptions | None = None
-    webhook: WebhookOptions | None = None
-
-
-class SegmentMeta(_Strict):
+class SegmentMeta(Strict):
     """A segment's `meta.cohortflow`. `checks` is validated by activations/quality/config.py."""
 
     key: Literal["email", "phone", "person_id"] = "email"
@@ -116,7 +84,8 @@ def _fix(detail: ErrorDetails, loc: list[Any]) -> str:
         hint = f" did you mean `{close[0]}`?" if close else ""
         return f"must be one of email, phone, person_id, got {value!r}.{hint}"
     if kind == "missing":
-        return 'required, e.g. `list: "Lapsed VIPs"`.' if loc[-1] == "list" else "required."
+        examples = getattr(_field_at(loc), "examples", None)
+        return f'required, e.g. `{loc[-1]}: "{examples[0]}"`.' if examples else "required."
     if kind in ("greater_than_equal", "less_than_equal"):
         return f"must be between 0 and 1, got {value!r}."
     if kind in ("string_too_short", "string_pattern_mismatch"):
@@ -125,6 +94,18 @@ def _fix(detail: ErrorDetails, loc: list[Any]) -> str:
 
 
 def _known_keys(loc: list[Any]) -> list[str]:
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else []
+
+
+def _field_at(loc: list[Any]) -> FieldInfo | None:
+    """The schema's field at `loc` (its last part in the model at the parts before it)."""
+    model = _model_at(loc[:-1])
+    return model.model_fields.get(str(loc[-1])) if model is not None and loc else None
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    """The nested model at `loc` (SegmentMeta for the top level), or None when it is not one."""
     model: type[BaseModel] = SegmentMeta
     for part in loc:
         field = model.model_fields.get(str(part))
@@ -132,6 +113,6 @@ def _known_keys(loc: list[Any]) -> list[str]:
         candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if a]
         nested = [a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)]
         if not nested:
-            return []
+            return None
         model = nested[0]
-    return list(model.model_fields)
+    return model

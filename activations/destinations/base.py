@@ -18,9 +18,13 @@ acknowledgements (which the next run re-sends idempotently).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from activations.destinations.options import DestinationOptions
+from activations.http import HttpClient
 from activations.rows import ConsentWork, EventAck, RowAck, RowIntent, SegmentWork
 
 
@@ -60,3 +64,34 @@ class ConsentDestination(Destination, Protocol):
     """A destination that also carries marketing consent (Klaviyo's subscribe jobs)."""
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None: ...
+
+
+OpenDestination = Callable[
+    [Mapping[str, str]], AbstractContextManager[tuple[Destination, HttpClient]]
+]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Everything cohortflow knows about a destination, in one place: the only thing a new
+    vendor adds outside its own module is its line in `registry.REGISTRATIONS`.
+
+    Attributes:
+        name: the key segments use under `destinations:`.
+        options: the schema of that block (validated when segments are read).
+        required_env: variables that must be set before it can be synced at all.
+        max_trait_bytes: the largest traits the vendor accepts per profile (None: no documented
+            limit); the payload checks hold a segment whose traits pass it.
+        open: builds the destination and its one HTTP client from the environment (raising a
+            one-line error when the settings are invalid); None while it is not implemented.
+    """
+
+    name: str
+    options: type[DestinationOptions]
+    required_env: tuple[str, ...] = ()
+    max_trait_bytes: int | None = None
+    open: OpenDestination | None = None
+
+    @property
+    def implemented(self) -> bool:
+        return self.open is not None

@@ -31,12 +31,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from activations.destinations.base import AckSink
+from pydantic import Field
+
+from activations.destinations.base import AckSink, Registration
+from activations.destinations.options import DestinationOptions, Name
 from activations.errors import CohortflowError
 from activations.http import (
     AuthError,
@@ -50,6 +54,7 @@ from activations.http import (
 )
 from activations.rows import (
     ConsentWork,
+    DestinationKey,
     Event,
     EventAck,
     Member,
@@ -60,7 +65,6 @@ from activations.rows import (
     SegmentWork,
 )
 from activations.secrets import Secret
-from activations.segment_config import DestinationKey
 
 NAME = "klaviyo"
 REVISION = "2026-07-15"
@@ -162,6 +166,15 @@ def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> 
     if value <= 0:
         raise KlaviyoConfigError(f"{name} must be a positive number of seconds, got {raw!r}.")
     return value
+
+
+class KlaviyoOptions(DestinationOptions):
+    """A segment's `destinations.klaviyo` block (docs/destinations/klaviyo.md)."""
+
+    list: Annotated[Name, Field(examples=["Lapsed VIPs"])]
+    events: bool = False
+    entered_metric: Name = DEFAULT_ENTERED_METRIC
+    exited_metric: Name = DEFAULT_EXITED_METRIC
 
 
 def check_options(segment: str, options: Mapping[str, Any]) -> None:
@@ -746,3 +759,28 @@ def _remove_ack(row: PlanRow, ok: bool, retryable: bool, reason: str | None) -> 
         retryable=retryable,
         reason=reason,
     )
+
+
+@contextmanager
+def open_klaviyo(environ: Mapping[str, str]) -> Iterator[tuple[KlaviyoDestination, HttpClient]]:
+    """The destination and its one HTTP client, from the environment; the client is closed
+    afterwards.
+
+    Raises:
+        KlaviyoConfigError: KLAVIYO_API_KEY is missing or a setting is invalid.
+    """
+    settings = KlaviyoSettings.from_env(environ)
+    with settings.client() as client:
+        destination = KlaviyoDestination(
+            client, poll_interval=settings.poll_interval, time_scale=time_scale()
+        )
+        yield destination, client
+
+
+REGISTRATION = Registration(
+    name=NAME,
+    options=KlaviyoOptions,
+    required_env=("KLAVIYO_API_KEY",),
+    max_trait_bytes=MAX_PROFILE_BYTES,
+    open=open_klaviyo,
+)

@@ -1,24 +1,46 @@
-"""Destinations by the name segments use under `destinations:`, built from the environment."""
+"""Every destination, by the name segments use under `destinations:`: the one list to extend.
+
+A destination is its `Registration` (options schema, required environment, payload limits, how
+to open it); the segment schema, the payload checks, `cohortflow plan`/`run`/`sync` and the
+Dagster activation assets all read it from here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from activations.destinations.base import Destination
+from activations.destinations import klaviyo, planned
+from activations.destinations.base import Destination, Registration
 from activations.errors import CohortflowError
-from activations.http import HttpClient, time_scale
+from activations.http import HttpClient
 
-IMPLEMENTED = ("klaviyo",)
-# What must be in the environment before a destination can be synced at all.
-REQUIRED_ENV = {"klaviyo": ("KLAVIYO_API_KEY",)}
+REGISTRATIONS: Mapping[str, Registration] = {
+    registration.name: registration
+    for registration in (klaviyo.REGISTRATION, planned.OMNISEND, planned.SMS, planned.WEBHOOK)
+}
+IMPLEMENTED: tuple[str, ...] = tuple(name for name, r in REGISTRATIONS.items() if r.implemented)
+
+
+def registration(name: str) -> Registration:
+    """The registration of destination `name`.
+
+    Raises:
+        CohortflowError: no destination has that name.
+    """
+    try:
+        return REGISTRATIONS[name]
+    except KeyError:
+        raise CohortflowError(
+            f"unknown destination {name!r}: destinations are {', '.join(REGISTRATIONS)}."
+        ) from None
 
 
 def unavailable_reason(name: str, environ: Mapping[str, str]) -> str | None:
     """Why `cohortflow run` cannot sync `name` now (None when it can)."""
     if name not in IMPLEMENTED:
         return "not implemented yet"
-    missing = [v for v in REQUIRED_ENV[name] if not environ.get(v, "").strip()]
+    missing = [v for v in REGISTRATIONS[name].required_env if not environ.get(v, "").strip()]
     return f"{', '.join(missing)} not set" if missing else None
 
 
@@ -40,22 +62,14 @@ def open_destination(
     """The destination `name` and the one HTTP client it uses, closed afterwards.
 
     Raises:
-        CohortflowError: the destination is unknown or not implemented yet, or its credentials
-            are missing.
+        CohortflowError: the destination is unknown or not implemented yet, or its settings
+            are missing or invalid.
     """
-    if name == "klaviyo":
-        from activations.destinations.klaviyo import KlaviyoDestination, KlaviyoSettings
-
-        settings = KlaviyoSettings.from_env(environ)
-        with settings.client() as client:
-            yield (
-                KlaviyoDestination(
-                    client, poll_interval=settings.poll_interval, time_scale=time_scale()
-                ),
-                client,
-            )
-        return
-    raise CohortflowError(
-        f"destination {name!r} cannot be synced yet: implemented destinations are "
-        f"{', '.join(IMPLEMENTED)}."
-    )
+    opener = registration(name).open
+    if opener is None:
+        raise CohortflowError(
+            f"destination {name!r} cannot be synced yet: implemented destinations are "
+            f"{', '.join(IMPLEMENTED)}."
+        )
+    with opener(environ) as opened:
+        yield opened

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from activations.destinations.registry import registration
 from activations.quality import fill
 from activations.quality.config import RawTableChecks
 from activations.quality.fill import ColumnFill
@@ -32,8 +33,6 @@ from activations.warehouse import check_identifier
 # The same address pattern as staging's `email_pattern()` macro (quote doubled for SQL).
 EMAIL_PATTERN = r"[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 E164_PATTERN = r"\+[1-9][0-9]{6,14}"
-# Largest traits a destination accepts per profile, in bytes (None: no documented limit).
-TRAIT_LIMITS: Mapping[str, int] = {"klaviyo": 100_000}
 NO_LIMIT = 2**62
 
 Interpret = Callable[[Any], list[CheckResult]]
@@ -245,6 +244,13 @@ def routes(configs: Mapping[str, SegmentConfig]) -> list[Route]:
     ]
 
 
+def _trait_limit(destination: str) -> int:
+    """The largest traits `destination` accepts per profile, in bytes (NO_LIMIT when it has no
+    documented limit)."""
+    limit = registration(destination).max_trait_bytes
+    return NO_LIMIT if limit is None else limit
+
+
 def payload_query(routed: Sequence[Route], warehouse_kind: str) -> str:
     """One row per member and destination: the destination key, the traits' size in bytes, how
     many members of the pair share the key, and the pair's thresholds."""
@@ -253,7 +259,7 @@ def payload_query(routed: Sequence[Route], warehouse_kind: str) -> str:
         f"('{check_identifier(r.segment)}', '{check_identifier(r.destination)}', '{r.key}', "
         f"cast({r.max_null!r} as double precision), cast({r.max_invalid!r} as double precision), "
         f"cast({r.max_duplicate!r} as double precision), "
-        f"cast({TRAIT_LIMITS.get(r.destination, NO_LIMIT)} as bigint))"
+        f"cast({_trait_limit(r.destination)} as bigint))"
         for r in routed
     )
     key = "case r.key_kind when 'email' then m.email when 'phone' then m.phone else m.person_id end"

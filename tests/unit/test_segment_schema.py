@@ -10,13 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activations.destinations.klaviyo import DEFAULT_ENTERED_METRIC, DEFAULT_EXITED_METRIC
+from activations.destinations.klaviyo import (
+    DEFAULT_ENTERED_METRIC,
+    DEFAULT_EXITED_METRIC,
+    KlaviyoOptions,
+)
 from activations.segment_config import (
     SegmentConfigError,
     load_segment_configs,
     parse_segment_config,
 )
-from activations.segment_schema import KlaviyoOptions
 
 GOOD: dict[str, Any] = {
     "key": "email",
@@ -54,8 +57,8 @@ def test_every_problem_is_reported_with_its_path() -> None:
         "seg_lapsed_vip: key: must be one of email, phone, person_id, got 'mail'. "
         "did you mean `email`?",
         "seg_lapsed_vip: traits[1]: must not be empty.",
-        'seg_lapsed_vip: destinations.klaviyo.list: required, e.g. `list: "Lapsed VIPs"`.',
         "seg_lapsed_vip: destinations.klaviyo.max_exit_fraction: must be between 0 and 1, got 1.5.",
+        'seg_lapsed_vip: destinations.klaviyo.list: required, e.g. `list: "Lapsed VIPs"`.',
         "seg_lapsed_vip: destinations.omnisend.tagg: unknown key; did you mean `tag`?",
     ]
 

@@ -1,0 +1,37 @@
+"""Destinations segments may already name whose sync is not built yet.
+
+Their YAML blocks are validated like any other (a typo is an error today, not on the day the
+destination lands), and segments routed to them are built and tracked; `cohortflow plan` and
+`run` say that nothing is sent. Each moves to its own module when it is implemented.
+"""
+
+from __future__ import annotations
+
+from activations.destinations.base import Registration
+from activations.destinations.options import DestinationOptions, Name
+
+
+class OmnisendOptions(DestinationOptions):
+    """`destinations.omnisend` (DESIGN section 6)."""
+
+    tag: Name | None = None
+    events: bool = False
+
+
+class SmsOptions(DestinationOptions):
+    """`destinations.sms` (DESIGN section 6)."""
+
+    on_enter: Name | None = None
+    consent_required: bool = True
+
+
+class WebhookOptions(DestinationOptions):
+    """`destinations.webhook` (DESIGN section 7)."""
+
+    url: Name | None = None
+    events: bool = False
+
+
+OMNISEND = Registration(name="omnisend", options=OmnisendOptions)
+SMS = Registration(name="sms", options=SmsOptions)
+WEBHOOK = Registration(name="webhook", options=WebhookOptions)
