@@ -19,7 +19,7 @@ from activations.errors import CohortflowError
 from activations.failpoints import failpoint
 from activations.migrations import migrate
 from activations.queries import statement
-from activations.readiness import present_tables
+from activations.readiness import present_tables, require_state
 
 CHANGE_KINDS = ("entered", "exited", "updated")
 
@@ -164,8 +164,7 @@ class Change:
 
 
 def last_run_id(connection: Connection, state_schema: str) -> str | None:
-    """The most recently recorded run, or None before the first one."""
-    migrate(connection, state_schema)
+    """The most recently recorded run, or None before the first one (the state is current)."""
     row = connection.execute(
         statement(connection, "select_last_membership_run", state_schema=state_schema)
     ).first()
@@ -188,8 +187,12 @@ def list_changes(
     segment: str | None = None,
     limit: int = 1000,
 ) -> list[Change]:
-    """Rows of the change log, for one run and/or one segment, oldest first."""
-    migrate(connection, state_schema)
+    """Rows of the change log, for one run and/or one segment, oldest first.
+
+    Raises:
+        StateNotCurrent: no run was recorded yet, or the state needs a migration first.
+    """
+    require_state(connection, state_schema)
     rows = connection.execute(
         statement(connection, "select_changes", state_schema=state_schema),
         {"run_id": run_id, "segment": segment, "limit": limit},

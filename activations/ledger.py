@@ -20,7 +20,6 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from activations.bulk import insert_arrow
-from activations.migrations import migrate
 from activations.queries import statement
 from activations.rows import RowAck, RowIntent
 
@@ -46,7 +45,6 @@ def record_acks(
     """
     if not acks:
         return
-    migrate(connection, state_schema)
     batch_id = uuid.uuid4().hex
     insert_arrow(connection, state_schema, "sync_ack_batches", _ack_table(batch_id, acks))
     now = _now()
@@ -74,7 +72,6 @@ def record_intents(
     """Record rows as sent-but-unconfirmed before the request goes out (see sync_pending)."""
     if not intents:
         return
-    migrate(connection, state_schema)
     count = len(intents)
     rows = pa.table(
         {
@@ -121,7 +118,6 @@ def record_event_acks(
     ids = list(event_ids)
     if not ids:
         return
-    migrate(connection, state_schema)
     acks = pa.table(
         {
             "destination": pa.array([destination] * len(ids), pa.string()),
@@ -141,7 +137,6 @@ def ensure_baseline(
 
     Changes recorded up to the baseline are delivered as list membership, not as events.
     """
-    migrate(connection, state_schema)
     scope = {"destination": destination, "segment": segment}
     existing = connection.execute(
         statement(connection, "select_baseline", state_schema=state_schema), scope
@@ -195,7 +190,6 @@ def _apply_key_batch(
     """Replace the rows of `values`' keys with these values, in bulk."""
     if not values:
         return
-    migrate(connection, state_schema)
     batch_id = uuid.uuid4().hex
     batch = pa.table(
         {

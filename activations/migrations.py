@@ -3,6 +3,11 @@
 Each migration is `sql/migrations/NNNN_<name>.sql`, applied once, in order, inside the caller's
 transaction, and recorded in `schema_migrations`. Nobody creates state tables by hand, and a
 warehouse at any older version is brought forward by the next run.
+
+`migrate` is called once by each entry point that writes state (change detection, the phone
+lookup, the checks, an approval, a sync, an undo), never by the ledger's writes or by readers:
+readers ask `activations.readiness.require_state` and are told which command brings the state
+forward, so a `plan` never changes the warehouse it plans for.
 """
 
 from __future__ import annotations
@@ -47,8 +52,7 @@ def migrate(connection: Connection, state_schema: str) -> list[int]:
     connection.execute(statement(connection, "lock_state_migrations"))
     connection.execute(statement(connection, "create_schema", schema=state_schema))
     connection.execute(statement(connection, "create_schema_migrations", state_schema=state_schema))
-    query = statement(connection, "select_schema_migrations", state_schema=state_schema)
-    applied = {int(row.version) for row in connection.execute(query)}
+    applied = _applied(connection, state_schema)
     schema = quote_identifier(connection, state_schema)
     done = []
     for migration in available_migrations():
@@ -66,6 +70,17 @@ def migrate(connection: Connection, state_schema: str) -> list[int]:
         )
         done.append(migration.version)
     return done
+
+
+def pending_migrations(connection: Connection, state_schema: str) -> list[Migration]:
+    """The migrations an existing `schema_migrations` table has not recorded; reads only."""
+    applied = _applied(connection, state_schema)
+    return [migration for migration in available_migrations() if migration.version not in applied]
+
+
+def _applied(connection: Connection, state_schema: str) -> set[int]:
+    query = statement(connection, "select_schema_migrations", state_schema=state_schema)
+    return {int(row.version) for row in connection.execute(query)}
 
 
 def _statements(script: str) -> list[str]:

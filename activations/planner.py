@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Row
 from activations.changes import last_run_id
 from activations.errors import CohortflowError
 from activations.queries import count_of, first_rows, rendered, statement
+from activations.readiness import require_state
 from activations.rows import (
     ConsentWork,
     DestinationKey,
@@ -154,8 +155,13 @@ def build_plan(
     destination: str | None = None,
     sample_size: int = 5,
 ) -> SyncPlan:
-    """The plan for every segment routed to `destination` (all destinations when None)."""
-    run_id = last_run_id(connection, state_schema)  # also brings the state schema up to date
+    """The plan for every segment routed to `destination` (all destinations when None).
+
+    Raises:
+        StateNotCurrent: no run was recorded yet, or the state needs a migration first.
+    """
+    require_state(connection, state_schema)  # a plan reads; it never migrates
+    run_id = last_run_id(connection, state_schema)
     plans = [
         _segment_plan(connection, state_schema, config, target, run_id, sample_size)
         for config in configs.values()

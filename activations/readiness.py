@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from activations.errors import CohortflowError
+from activations.migrations import pending_migrations
 from activations.queries import statement
 from activations.transform import MODELS_SCHEMA
 from activations.warehouse import Warehouse, connect
@@ -22,6 +23,10 @@ MODEL_TABLES = ("segment_membership", "contact_consent")
 
 class ModelsMissing(CohortflowError):
     """The warehouse exists but the segment models have not been built in it yet."""
+
+
+class StateNotCurrent(CohortflowError):
+    """The state schema is missing (no run recorded) or older than this cohortflow."""
 
 
 def present_tables(connection: Connection, schema: str) -> set[str]:
@@ -46,12 +51,38 @@ def require_models(connection: Connection) -> None:
         )
 
 
-def require_built(warehouse: Warehouse) -> None:
-    """Raise unless `warehouse` exists and its segment models are built; creates nothing.
+def require_state(connection: Connection, state_schema: str) -> None:
+    """Raise unless the state schema exists at this cohortflow's version; changes nothing.
+
+    Readers come here instead of migrating: the commands that record state bring it forward.
+
+    Raises:
+        StateNotCurrent: no run was recorded yet, or migrations are pending, naming the command.
+    """
+    if "schema_migrations" not in present_tables(connection, state_schema):
+        raise StateNotCurrent(
+            f"the warehouse has no recorded run yet ({state_schema} is missing): run "
+            "`cohortflow run` first, which records one."
+        )
+    pending = pending_migrations(connection, state_schema)
+    if pending:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        raise StateNotCurrent(
+            f"{state_schema} was written by an older cohortflow (not applied yet: {names}): "
+            "the next `cohortflow run` or `cohortflow sync` applies them, then try again."
+        )
+
+
+def require_built(warehouse: Warehouse, state_schema: str | None = None) -> None:
+    """Raise unless `warehouse` exists and its segment models are built and, given
+    `state_schema`, its state is current; creates nothing.
 
     Raises:
         WarehouseError: the warehouse does not exist or cannot be reached.
         ModelsMissing: the models are not built yet.
+        StateNotCurrent: see `require_state`.
     """
     with connect(warehouse) as connection:
         require_models(connection)
+        if state_schema is not None:
+            require_state(connection, state_schema)

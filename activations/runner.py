@@ -33,11 +33,17 @@ from activations.ledger import (
     record_intents,
     record_profile_ids,
 )
+from activations.migrations import migrate
 from activations.planner import build_plan, consent_work, segment_work
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
 from activations.rows import Event, EventAck, RowAck, RowIntent
-from activations.segment_config import SegmentConfig
+from activations.segment_config import (
+    SegmentConfig,
+    require_routed,
+    routed_destinations,
+    routed_to,
+)
 from activations.settings import Settings
 from activations.warehouse import connect
 
@@ -242,14 +248,14 @@ def run_sync(
     destination: str,
     configs: Mapping[str, SegmentConfig],
     environ: Mapping[str, str],
-    holds: Mapping[str, str] | None = None,
-    consent_hold: str | None = None,
+    checks: CheckReport | None = None,
 ) -> SyncReport:
-    """Sync every segment routed to `destination` as of the last recorded run, except the
-    segments in `holds` (segment -> why: a failed blocking data-quality check), which are
-    reported as blocked and get no call at all. With `consent_hold` (why: a check on data
-    every segment depends on failed) no consent is granted or withdrawn either: a broken
-    consents load must not unsubscribe people.
+    """Sync every segment routed to `destination` as of the last recorded run. A segment a
+    failed blocking check in `checks` holds is reported as blocked and gets no call at all; a
+    holding check on data every segment depends on (raw data, dbt tests, consent) also stops
+    consent from being granted or withdrawn: a broken consents load must not unsubscribe people.
+    The CLI and the Dagster asset both come here with the checks they ran, so "check, then
+    sync" has one meaning.
 
     Raises:
         DestinationFailed: credentials or options are missing or invalid, or the destination
@@ -258,16 +264,14 @@ def run_sync(
         WarehouseError: the warehouse cannot be reached.
     """
     started = time.perf_counter()
-    routed = {
-        name: config
-        for name, config in configs.items()
-        if any(target.name == destination for target in config.destinations)
-    }
+    routed = routed_to(configs, destination)
+    holds = checks.holds_for(destination, list(routed)) if checks else {}
+    consent_hold = checks.destination_hold(destination) if checks else None
     report = SyncReport(destination=destination, run_id=None)
     try:
         with open_destination(destination, environ) as (target, client):
             try:
-                _sync(settings, target, report, routed, holds or {}, consent_hold, client)
+                _sync(settings, target, report, routed, holds, consent_hold, client)
             finally:
                 stats = client.stats
                 report.api_calls = stats.requests
@@ -299,7 +303,7 @@ def _sync(
     sent`; any other failure fails only its segment."""
     destination = report.destination
     target.check_options(
-        {config.segment: _options(config, destination) for config in routed.values()}
+        {config.segment: config.destination(destination).options for config in routed.values()}
     )
     with connect(settings.warehouse) as connection:
         report.run_id = _start_baselines(connection, settings, destination, routed)
@@ -416,18 +420,16 @@ def _waited(client: HttpClient) -> float:
     return client.stats.limiter_wait_seconds + client.stats.retry_wait_seconds
 
 
-def _options(config: SegmentConfig, destination: str) -> Mapping[str, Any]:
-    return next(t.options for t in config.destinations if t.name == destination)
-
-
 def _start_baselines(
     connection: Connection,
     settings: Settings,
     destination: str,
     routed: Mapping[str, SegmentConfig],
 ) -> str | None:
-    """Mark the last run as where this destination starts each segment it has not synced yet:
+    """Bring the state forward (the sync's one migration: the ledger's writes assume it), then
+    mark the last run as where this destination starts each segment it has not synced yet:
     members who were already in the segment are added to the list, without "Entered" events."""
+    migrate(connection, settings.state_schema)
     run_id = last_run_id(connection, settings.state_schema)
     if run_id is not None:
         for segment in routed:
@@ -439,11 +441,6 @@ def _start_baselines(
                 run_id=run_id,
             )
     return run_id
-
-
-def destinations_in(configs: Mapping[str, SegmentConfig]) -> list[str]:
-    """Every destination at least one segment is routed to, sorted."""
-    return sorted({target.name for config in configs.values() for target in config.destinations})
 
 
 @dataclass(frozen=True)
@@ -475,13 +472,9 @@ def sync_all(
     step = on_step or (lambda _: None)
     available = []
     skipped = {}
-    names = destinations_in(configs)
+    names = routed_destinations(configs)
     if only is not None:
-        if only not in names:
-            raise CohortflowError(
-                f"no segment is routed to {only!r}; routed destinations: "
-                f"{', '.join(names) or 'none'}."
-            )
+        require_routed(configs, only)
         names = [only]
     for name in names:
         reason = unavailable_reason(name, environ)
@@ -501,17 +494,9 @@ def sync_all(
     reports = []
     for name in available:
         step(f"syncing {name}")
-        routed = [
-            c.segment for c in configs.values() if any(t.name == name for t in c.destinations)
-        ]
         try:
             report = run_sync(
-                settings,
-                destination=name,
-                configs=configs,
-                environ=environ,
-                holds=checks.holds_for(name, routed),
-                consent_hold=checks.destination_hold(name),
+                settings, destination=name, configs=configs, environ=environ, checks=checks
             )
         except DestinationFailed as failure:
             # Reported on its own destination: the others still sync, and the run's summary

@@ -71,6 +71,25 @@ def routed_to(configs: Mapping[str, SegmentConfig], destination: str) -> dict[st
     }
 
 
+def routed_destinations(configs: Mapping[str, SegmentConfig]) -> list[str]:
+    """Every destination at least one segment is routed to, sorted."""
+    return sorted({name for config in configs.values() for name in config.destination_names})
+
+
+def require_routed(configs: Mapping[str, SegmentConfig], destination: str) -> None:
+    """Refuse a destination asked for by name that no segment is routed to (a typo, mostly).
+
+    Raises:
+        CohortflowError: naming the destinations that are routed.
+    """
+    routed = routed_destinations(configs)
+    if destination not in routed:
+        raise CohortflowError(
+            f"no segment is routed to {destination!r}; routed destinations: "
+            f"{', '.join(routed) or 'none'} (docs/segments.md)."
+        )
+
+
 def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
     """Every seg_* model's configuration, keyed by segment name.
 

@@ -110,14 +110,8 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
             parts=("payload", "state"),
             manifest_path=project.manifest_path,
         )
-        routed = [c.segment for c in configs.values() if destination in c.destination_names]
         report = run_sync(
-            settings,
-            destination=destination,
-            configs=configs,
-            environ=os.environ,
-            holds=checks.holds_for(destination, routed),
-            consent_hold=checks.destination_hold(destination),
+            settings, destination=destination, configs=configs, environ=os.environ, checks=checks
         )
         metadata = sync_metadata(report)
         for segment in report.blocked:

@@ -57,7 +57,7 @@ from activations.quality.validation import validate_queries
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES_BY_NAME
 from activations.readiness import present_tables, require_models
-from activations.segment_config import SegmentConfig
+from activations.segment_config import SegmentConfig, routed_destinations
 from activations.settings import Settings
 from activations.transform import MANIFEST_PATH, MODELS_SCHEMA, RUN_RESULTS_PATH
 from activations.warehouse import connect
@@ -478,7 +478,7 @@ def _consent_without_record(
 ) -> list[CheckResult]:
     """Per destination holding email consent from cohortflow: none may lack a warehouse record
     (a consents load that lost rows must not leave people subscribed on our word)."""
-    destinations = sorted({t.name for c in configs.values() for t in c.destinations})
+    destinations = routed_destinations(configs)
     found: dict[str, list[str]] = {}
     for row in connection.execute(statement(connection, "select_consent_without_record", **ids)):
         found.setdefault(str(row.destination), []).append(str(row.address))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from activations.planner import build_plan
+from activations.quality.results import CheckReport, CheckResult
 from activations.runner import run_sync
 from activations.sandbox import Faults, SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
@@ -203,7 +204,20 @@ def test_a_consent_hold_neither_grants_nor_withdraws_consent(
             destination="klaviyo",
             configs=klaviyo_configs("vip"),
             environ=environ(url),
-            consent_hold="check raw_freshness failed on raw.consents",
+            checks=CheckReport(
+                check_run_id="chk-run",
+                run_id=None,
+                checked_at=T0,
+                results=(
+                    CheckResult(
+                        check="raw_freshness",
+                        subject="raw.consents",
+                        status="failed",
+                        blocking=True,
+                        message="raw.consents is 3 days old",
+                    ),
+                ),
+            ),
         )
         assert held.consent_held and held.consents_revoked == 0
         assert {e for e, s in app.state.subscriptions.items() if s == "SUBSCRIBED"} == granted

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from activations.errors import WarehouseError
-from activations.readiness import ModelsMissing, require_built
+from activations.migrations import available_migrations, migrate
+from activations.planner import build_plan
+from activations.readiness import ModelsMissing, StateNotCurrent, require_built, require_state
 from activations.warehouse import Warehouse, connect
 
 
@@ -59,3 +61,29 @@ def test_a_warehouse_without_models_says_to_run_first(warehouse_location: str) -
     with connect(warehouse) as connection:
         connection.exec_driver_sql("create table analytics.contact_consent (address varchar)")
     require_built(warehouse)
+
+
+@pytest.mark.postgres
+def test_readers_never_migrate_and_name_the_command_that_does(warehouse_location: str) -> None:
+    """A plan reads: on a state an older cohortflow wrote it says which command upgrades it,
+    and leaves the schema exactly as it found it."""
+    warehouse = Warehouse.from_location(warehouse_location)
+    with connect(warehouse, create=True) as connection:
+        with pytest.raises(StateNotCurrent, match=r"no recorded run yet .* `cohortflow run` first"):
+            require_state(connection, "cohortflow_state")
+        migrate(connection, "cohortflow_state")
+        require_state(connection, "cohortflow_state")
+        latest = available_migrations()[-1]
+        connection.exec_driver_sql(
+            f"delete from cohortflow_state.schema_migrations where version = {latest.version}"
+        )
+    with connect(warehouse) as connection:
+        with pytest.raises(StateNotCurrent) as caught:
+            build_plan(connection, state_schema="cohortflow_state", configs={})
+        versions = connection.exec_driver_sql(
+            "select count(*) from cohortflow_state.schema_migrations"
+        ).scalar_one()
+    message = str(caught.value)
+    assert f"{latest.version:04d}_{latest.name}" in message
+    assert "`cohortflow run` or `cohortflow sync`" in message
+    assert versions == len(available_migrations()) - 1

@@ -27,7 +27,7 @@ def changes(
     The full log is the table cohortflow_state.membership_change_log; query it for anything else.
     """
     from activations.changes import change_counts, last_run_id, list_changes
-    from activations.readiness import require_models
+    from activations.readiness import require_models, require_state
     from activations.run_history import require_recorded
     from activations.settings import Settings
     from activations.warehouse import connect
@@ -40,6 +40,7 @@ def changes(
     rows: list[Change] = []
     with connect(settings.warehouse) as connection:
         require_models(connection)
+        require_state(connection, settings.state_schema)
         if run is not None:
             require_recorded(connection, settings.state_schema, run)
         run_id = run or last_run_id(connection, settings.state_schema)

@@ -30,11 +30,9 @@ def plan(
 
     Exits with status 2 when a plan is blocked by the mass-removal gate.
     """
-    from activations.errors import CohortflowError
     from activations.planner import build_plan
     from activations.readiness import require_built
-    from activations.runner import destinations_in
-    from activations.segment_config import load_segment_configs
+    from activations.segment_config import load_segment_configs, require_routed
     from activations.settings import Settings
     from activations.transform import MANIFEST_PATH
     from activations.warehouse import connect
@@ -42,12 +40,8 @@ def plan(
     settings = Settings.from_env()
     require_built(settings.warehouse)
     configs = load_segment_configs(MANIFEST_PATH)
-    routed = destinations_in(configs)
-    if destination is not None and destination not in routed:
-        raise CohortflowError(
-            f"no segment is routed to {destination!r}; routed destinations: "
-            f"{', '.join(routed) or 'none'} (docs/segments.md)."
-        )
+    if destination is not None:
+        require_routed(configs, destination)
     unimplemented = not_implemented_routes(configs, destination)
     with connect(settings.warehouse) as connection:
         result = build_plan(
