@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field
 
 from activations.destinations.base import AckSink, Registration
-from activations.destinations.options import DestinationOptions, Name
+from activations.destinations.options import DestinationOptions, Name, parse_options
 from activations.errors import CohortflowError
 from activations.http import (
     AuthError,
@@ -176,18 +176,15 @@ class KlaviyoOptions(DestinationOptions):
     entered_metric: Name = DEFAULT_ENTERED_METRIC
     exited_metric: Name = DEFAULT_EXITED_METRIC
 
+    @property
+    def list_name(self) -> str:
+        """The list's name as Klaviyo holds it (surrounding spaces are not part of it)."""
+        return self.list.strip()
 
-def check_options(segment: str, options: Mapping[str, Any]) -> None:
-    """Raise a one-line error when a segment's `klaviyo:` options cannot be synced."""
-    name = options.get("list")
-    if not isinstance(name, str) or not name.strip():
-        raise KlaviyoConfigError(
-            f"segment {segment}: klaviyo needs a list name, e.g. "
-            '`klaviyo: {list: "VIPs", events: true}` in its meta.cohortflow.'
-        )
-    for option in ("entered_metric", "exited_metric"):
-        if option in options and not str(options[option]).strip():
-            raise KlaviyoConfigError(f"segment {segment}: klaviyo {option} must not be empty.")
+    @property
+    def metrics(self) -> dict[str, str]:
+        """The metric each change's event is sent under."""
+        return {"entered": self.entered_metric, "exited": self.exited_metric}
 
 
 # ---------------------------------------------------------------- payloads (pure, no I/O)
@@ -348,8 +345,7 @@ class KlaviyoDestination:
     def check_options(self, options: Mapping[str, Mapping[str, Any]]) -> None:
         lists: dict[str, str] = {}
         for segment, segment_options in sorted(options.items()):
-            check_options(segment, segment_options)
-            name = str(segment_options["list"]).strip()
+            name = parse_options(KlaviyoOptions, segment, segment_options).list_name
             if name in lists:
                 # Each segment removes the people who left it; sharing a list would remove
                 # members the other segment still needs.
@@ -363,10 +359,10 @@ class KlaviyoDestination:
         """Upsert adds and updates into the segment's list, send events, remove leavers."""
         if work.empty:
             return
-        check_options(work.segment, work.options)
+        options = parse_options(KlaviyoOptions, work.segment, work.options)
         list_id = None
         if work.adds or work.updates or work.removes:
-            list_id = self._list_id(str(work.options["list"]).strip())
+            list_id = self._list_id(options.list_name)
             upserts = [*((m, "add") for m in work.adds), *((m, "update") for m in work.updates)]
             self._upsert(upserts, work.key, list_id, sink)
         # Events before removes: an "Exited" event reaches the profile while it is still in the
@@ -374,11 +370,7 @@ class KlaviyoDestination:
         # finds the person; removed first, the flow's filter would already have dropped them.
         # Upserts go first so an "Entered" event lands on the profile just imported.
         if work.events:
-            metrics = {
-                "entered": str(work.options.get("entered_metric", DEFAULT_ENTERED_METRIC)),
-                "exited": str(work.options.get("exited_metric", DEFAULT_EXITED_METRIC)),
-            }
-            for batch in _event_batches(work.events, work.segment, work.key, metrics):
+            for batch in _event_batches(work.events, work.segment, work.key, options.metrics):
                 self._send_events(batch, sink)
         if work.removes and list_id is not None:
             self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)

@@ -7,9 +7,12 @@ the registrations, so a new destination's options are validated without editing 
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from activations.errors import CohortflowError
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
@@ -26,3 +29,31 @@ class DestinationOptions(Strict):
     (the share of what the destination holds that one sync may remove without approval)."""
 
     max_exit_fraction: Fraction = 0.5
+
+
+Options = TypeVar("Options", bound=DestinationOptions)
+
+
+class DestinationOptionsError(CohortflowError):
+    """A segment's block for a destination does not fit that destination's options model."""
+
+
+def parse_options(model: type[Options], segment: str, options: Mapping[str, Any]) -> Options:
+    """A segment's block as its destination's typed options.
+
+    Segments read from the manifest were validated against the same model by the segment schema
+    (where every problem is reported at once); a destination parses again rather than reading
+    keys out of a dict, so the rules live only in the model, and work built by hand (a notebook,
+    a test) is held to them too.
+
+    Raises:
+        DestinationOptionsError: one line naming the segment, the key and what is wrong.
+    """
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in detail['loc'])}: {detail['msg'].lower()}"
+            for detail in error.errors()
+        )
+        raise DestinationOptionsError(f"segment {segment}: {problems}.") from None

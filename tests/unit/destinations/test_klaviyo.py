@@ -20,6 +20,7 @@ from activations.destinations.klaviyo import (
     _profile,
     _profiles_body,
 )
+from activations.destinations.options import DestinationOptionsError
 from activations.http import HttpClient, RetryPolicy
 from activations.rows import (
     ConsentWork,
@@ -385,6 +386,6 @@ def test_two_segments_cannot_share_a_list() -> None:
     target = destination(lambda request: jsonapi(500, {}))
     with pytest.raises(KlaviyoConfigError, match="vip and winback both sync to the Klaviyo list"):
         target.check_options({"vip": {"list": "VIPs"}, "winback": {"list": " VIPs "}})
-    with pytest.raises(KlaviyoConfigError, match="segment lapsed: klaviyo needs a list name"):
+    with pytest.raises(DestinationOptionsError, match="segment lapsed: list: field required"):
         target.check_options({"lapsed": {"events": True}})
     target.check_options({"vip": {"list": "VIPs"}, "winback": {"list": "Winback"}})
