@@ -37,8 +37,12 @@ demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> changes -> s
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow load --raw-dir $(DEMO_DIR)/raw
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run --sandbox
 
+# One worker per core (TEST_WORKERS=0 runs in this process, e.g. for pdb). Every test has its own
+# folder and database, so workers never share state; each starts its own PostgreSQL server.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) ## the whole suite, DuckDB and PostgreSQL (a throwaway server is started if needed)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-fast: $(STAMP) ## unit tests only
 	$(BIN)/pytest tests/unit
