@@ -126,3 +126,29 @@ class ConsentWork:
     @property
     def empty(self) -> bool:
         return not (self.subscribe or self.unsubscribe)
+
+
+def intent(row: PlanRow | Member, operation: Operation) -> RowIntent:
+    """`row` about to be sent as `operation`."""
+    return RowIntent(row.destination_key, row.person_id, operation, row.traits_hash)
+
+
+def ack(
+    row: PlanRow | Member,
+    operation: Operation,
+    *,
+    ok: bool,
+    retryable: bool = False,
+    reason: str | None = None,
+) -> RowAck:
+    """A destination's answer for `row`: confirmed (`ok`), or refused with a reason and whether
+    the next sync should try again."""
+    return RowAck(
+        destination_key=row.destination_key,
+        person_id=row.person_id,
+        operation=operation,
+        traits_hash=row.traits_hash,
+        ok=ok,
+        retryable=retryable,
+        reason=reason,
+    )

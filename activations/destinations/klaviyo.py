@@ -27,9 +27,8 @@ removals, so a leaver's "Exited" event reaches the profile while it is still in 
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field
 
 from activations.destinations.base import AckSink, Registration
+from activations.destinations.batching import JobPolling, chunks, within_limits
 from activations.destinations.options import DestinationOptions, Name, parse_options
 from activations.errors import CohortflowError
 from activations.http import (
@@ -61,8 +61,9 @@ from activations.rows import (
     Operation,
     PlanRow,
     RowAck,
-    RowIntent,
     SegmentWork,
+    ack,
+    intent,
 )
 from activations.secrets import Secret
 
@@ -259,7 +260,7 @@ def _event_batches(
     the traits, so 1,000 of them can pass 5 MB)."""
     entries = ((event, _event_entry(event, segment, key, metrics)) for event in events)
     sized = ((pair, _size(pair[1])) for pair in entries)
-    return _within_limits(sized, MAX_EVENTS)
+    return within_limits(sized, max_count=MAX_EVENTS, max_bytes=MAX_JOB_BYTES)
 
 
 def _event_payload(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -298,28 +299,8 @@ def _job_chunks(members: Sequence[Member], key: str) -> Iterator[list[tuple[Memb
         (member, json.dumps(_profile(member, key), separators=(",", ":")).encode())
         for member in members
     )
-    return _within_limits(((pair, len(pair[1])) for pair in encoded), MAX_JOB_PROFILES)
-
-
-def _within_limits(sized: Iterable[tuple[T, int]], max_count: int) -> Iterator[list[T]]:
-    """Items in request-sized batches: at most `max_count` each, and their sizes (plus a comma
-    each) within 5 MB less room for the job envelope around them."""
-    batch: list[T] = []
-    batch_bytes = 0
-    budget = MAX_JOB_BYTES - 1_000
-    for item, size in sized:
-        if batch and (len(batch) >= max_count or batch_bytes + size + 1 > budget):
-            yield batch
-            batch, batch_bytes = [], 0
-        batch.append(item)
-        batch_bytes += size + 1
-    if batch:
-        yield batch
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    sized = ((pair, len(pair[1])) for pair in encoded)
+    return within_limits(sized, max_count=MAX_JOB_PROFILES, max_bytes=MAX_JOB_BYTES)
 
 
 def _error_reason(error: ClientError | RetryableError) -> str:
@@ -334,11 +315,7 @@ class KlaviyoDestination:
     """Syncs segments into Klaviyo lists, events and consent through one shared client."""
 
     client: HttpClient
-    poll_interval: float = 1.0
-    time_scale: float = 1.0
-    job_deadline: float = 1_800.0
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
+    polling: JobPolling = field(default_factory=JobPolling)
     name: str = NAME
     _lists: dict[str, str] = field(default_factory=dict)
 
@@ -363,7 +340,10 @@ class KlaviyoDestination:
         list_id = None
         if work.adds or work.updates or work.removes:
             list_id = self._list_id(options.list_name)
-            upserts = [*((m, "add") for m in work.adds), *((m, "update") for m in work.updates)]
+            upserts: list[tuple[Member, Operation]] = [
+                *((m, "add") for m in work.adds),
+                *((m, "update") for m in work.updates),
+            ]
             self._upsert(upserts, work.key, list_id, sink)
         # Events before removes: an "Exited" event reaches the profile while it is still in the
         # list, so a flow that filters on list membership, or is stopped by the exit, still
@@ -377,7 +357,7 @@ class KlaviyoDestination:
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""
-        for emails in _chunks(work.subscribe, MAX_SUBSCRIBE):
+        for emails in chunks(work.subscribe, MAX_SUBSCRIBE):
             sink.consents_sending(subscribe=emails, unsubscribe=())
             if self._post_job(
                 "/api/profile-subscription-bulk-create-jobs",
@@ -385,7 +365,7 @@ class KlaviyoDestination:
                 _consent_payload("profile-subscription-bulk-create-job", emails, "SUBSCRIBED"),
             ):
                 sink.consents(subscribed=emails, unsubscribed=())
-        for emails in _chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
+        for emails in chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
             sink.consents_sending(subscribe=(), unsubscribe=emails)
             if self._post_job(
                 "/api/profile-subscription-bulk-delete-jobs",
@@ -442,7 +422,7 @@ class KlaviyoDestination:
     # ------------------------------------------------------------ profiles
 
     def _upsert(
-        self, rows: Sequence[tuple[Member, str]], key: str, list_id: str, sink: AckSink
+        self, rows: Sequence[tuple[Member, Operation]], key: str, list_id: str, sink: AckSink
     ) -> None:
         """Send every import job, then collect them: Klaviyo works on queued jobs while later
         ones are still being sent, so the sync waits for the slowest job, not their sum.
@@ -470,7 +450,7 @@ class KlaviyoDestination:
                     refused = "traits over 100 KB"
                     sink.rows(
                         [
-                            _ack(m, operation[m.destination_key], False, False, refused)
+                            ack(m, operation[m.destination_key], ok=False, reason=refused)
                             for m in oversized
                         ]
                     )
@@ -478,14 +458,7 @@ class KlaviyoDestination:
                 if not sendable:
                     continue
                 members = [member for member, _ in sendable]
-                sink.sending(
-                    [
-                        RowIntent(
-                            m.destination_key, m.person_id, _operation(operation, m), m.traits_hash
-                        )
-                        for m in members
-                    ]
-                )
+                sink.sending([intent(m, operation[m.destination_key]) for m in members])
                 body = _profiles_body([profile for _, profile in sendable], list_id)
                 if len(in_flight) >= IMPORTS_IN_FLIGHT:
                     settle(*in_flight.popleft())
@@ -503,7 +476,7 @@ class KlaviyoDestination:
             limit=LIMITS["bulk_import_profiles"],
             content=body,
         ).json()["data"]
-        return job, self.clock()
+        return job, self.polling.clock()
 
     def _collect_job(
         self,
@@ -511,7 +484,7 @@ class KlaviyoDestination:
         job: dict[str, Any],
         submitted_at: float,
         key: str,
-        operation: Mapping[str, str],
+        operation: Mapping[str, Operation],
     ) -> list[RowAck]:
         """Wait for a submitted job and acknowledge exactly the rows it did not reject."""
         try:
@@ -522,10 +495,9 @@ class KlaviyoDestination:
         except (RetryableError, ClientError) as error:
             return _failed(members, operation, error)
         if attributes["status"] != "complete":
+            reason = "klaviyo import job not complete"
             return [
-                _ack(
-                    m, operation[m.destination_key], False, True, "klaviyo import job not complete"
-                )
+                ack(m, operation[m.destination_key], ok=False, retryable=True, reason=reason)
                 for m in members
             ]
         unattributed = failed_count > len(failed)
@@ -535,41 +507,31 @@ class KlaviyoDestination:
             if member.destination_key in failed:
                 code, title = failed[member.destination_key]
                 reason = f"klaviyo import error {code}: {title}"
-                acks.append(_ack(member, op, False, code not in PERMANENT_IMPORT_CODES, reason))
+                retryable = code not in PERMANENT_IMPORT_CODES
+                acks.append(ack(member, op, ok=False, retryable=retryable, reason=reason))
             elif unattributed:
                 # The job failed rows it did not name: nothing of it is marked synced.
-                acks.append(_ack(member, op, False, True, "klaviyo job failed unnamed rows"))
+                reason = "klaviyo job failed unnamed rows"
+                acks.append(ack(member, op, ok=False, retryable=True, reason=reason))
             else:
-                acks.append(_ack(member, op, True, False, None))
+                acks.append(ack(member, op, ok=True))
         return acks
 
     def _wait_for_job(
         self, job_id: str, job: dict[str, Any], submitted_at: float
     ) -> dict[str, Any]:
-        """Poll until the job is done or `job_deadline` API seconds passed; a job still running
-        then is left to Klaviyo and its rows are retried next run (a re-import is harmless).
-
-        Waits count from the job's submission, not from when its turn to be collected came: a
-        job submitted while later ones were being sent has had that time to run, so it is
-        looked at at once instead of after a fixed pause."""
-        # Small jobs finish in well under a second: look early, then back off to every 10 s.
-        delay = self.poll_interval / 4 / self.time_scale
-        deadline = submitted_at + self.job_deadline / self.time_scale
-        due = submitted_at + delay
-        while job["attributes"]["status"] in ("queued", "processing"):
-            now = self.clock()
-            if now >= deadline:
-                break
-            if due > now:
-                self.sleep(min(due, deadline) - now)  # a last look at the deadline
-            delay = min(delay * 2, 10.0 / self.time_scale)
-            due = max(due, now) + delay
-            job = self.client.request(
+        """The job once done, or as last seen at the deadline (a job still running then is left
+        to Klaviyo and its rows are retried next run: a re-import is harmless)."""
+        return self.polling.wait(
+            job,
+            running=lambda seen: seen["attributes"]["status"] in ("queued", "processing"),
+            look=lambda: self.client.request(
                 "GET",
                 f"/api/profile-bulk-import-jobs/{job_id}",
                 limit=LIMITS["get_bulk_import_profiles_job"],
-            ).json()["data"]
-        return job
+            ).json()["data"],
+            submitted_at=submitted_at,
+        )
 
     def _import_errors(self, job_id: str, key: str) -> dict[str, tuple[str, str]]:
         """Key -> (code, title) of every profile the job rejected. Titles are generic ("Invalid
@@ -609,12 +571,10 @@ class KlaviyoDestination:
         # A key Klaviyo has no profile for is in no list: removing it is already done.
         absent = [row for row in removes if row.destination_key not in known]
         if absent:
-            sink.rows([_remove_ack(row, True, False, None) for row in absent])
+            sink.rows([ack(row, "remove", ok=True) for row in absent])
         present = [row for row in removes if row.destination_key in known]
-        for batch in _chunks(present, MAX_LIST_PROFILES):
-            sink.sending(
-                [RowIntent(r.destination_key, r.person_id, "remove", r.traits_hash) for r in batch]
-            )
+        for batch in chunks(present, MAX_LIST_PROFILES):
+            sink.sending([intent(row, "remove") for row in batch])
             try:
                 self.client.request(
                     "DELETE",
@@ -632,17 +592,17 @@ class KlaviyoDestination:
                         known.pop(row.destination_key, None)
                     self._remove(batch, key, known, list_id, sink, looked_up=True)
                     continue
-                sink.rows([_remove_ack(r, False, True, _error_reason(error)) for r in batch])
+                sink.rows(_refused(batch, "remove", error))
                 continue
             except RetryableError as error:
-                sink.rows([_remove_ack(r, False, True, _error_reason(error)) for r in batch])
+                sink.rows(_refused(batch, "remove", error))
                 continue
-            sink.rows([_remove_ack(row, True, False, None) for row in batch])
+            sink.rows([ack(row, "remove", ok=True) for row in batch])
 
     def _lookup_profile_ids(self, keys: Sequence[str], key: str) -> dict[str, str]:
         attribute = _KEY_ATTRIBUTE[key]
         found: dict[str, str] = {}
-        for batch in _chunks(keys, LOOKUP_PAGE):
+        for batch in chunks(keys, LOOKUP_PAGE):
             query = {
                 "filter": f"any({attribute},{json.dumps(list(batch), ensure_ascii=False)})",
                 "page[size]": str(LOOKUP_PAGE),
@@ -714,7 +674,9 @@ def _next_page(body: Mapping[str, Any], params: dict[str, str]) -> dict[str, str
 
 
 def _failed(
-    members: Sequence[Member], operation: Mapping[str, str], error: RetryableError | ClientError
+    members: Sequence[Member],
+    operation: Mapping[str, Operation],
+    error: RetryableError | ClientError,
 ) -> list[RowAck]:
     """Every row of a job whose request failed as a whole. That is never a verdict on the rows
     themselves (only per-profile import errors are), so they are retried next run; bad
@@ -722,35 +684,18 @@ def _failed(
     if isinstance(error, AuthError):
         raise error
     reason = _error_reason(error)
-    return [_ack(m, operation[m.destination_key], False, True, reason) for m in members]
+    return [
+        ack(m, operation[m.destination_key], ok=False, retryable=True, reason=reason)
+        for m in members
+    ]
 
 
-def _operation(operation: Mapping[str, str], member: Member) -> Operation:
-    return "add" if operation[member.destination_key] == "add" else "update"
-
-
-def _ack(member: Member, op: str, ok: bool, retryable: bool, reason: str | None) -> RowAck:
-    return RowAck(
-        destination_key=member.destination_key,
-        person_id=member.person_id,
-        operation="add" if op == "add" else "update",
-        traits_hash=member.traits_hash,
-        ok=ok,
-        retryable=retryable,
-        reason=reason,
-    )
-
-
-def _remove_ack(row: PlanRow, ok: bool, retryable: bool, reason: str | None) -> RowAck:
-    return RowAck(
-        destination_key=row.destination_key,
-        person_id=row.person_id,
-        operation="remove",
-        traits_hash=row.traits_hash,
-        ok=ok,
-        retryable=retryable,
-        reason=reason,
-    )
+def _refused(
+    rows: Sequence[PlanRow], operation: Operation, error: ClientError | RetryableError
+) -> list[RowAck]:
+    """`rows` refused for another try by the next sync: `error` failed their whole request."""
+    reason = _error_reason(error)
+    return [ack(row, operation, ok=False, retryable=True, reason=reason) for row in rows]
 
 
 @contextmanager
@@ -763,9 +708,8 @@ def open_klaviyo(environ: Mapping[str, str]) -> Iterator[tuple[KlaviyoDestinatio
     """
     settings = KlaviyoSettings.from_env(environ)
     with settings.client() as client:
-        destination = KlaviyoDestination(
-            client, poll_interval=settings.poll_interval, time_scale=time_scale()
-        )
+        polling = JobPolling(first_look=settings.poll_interval / 4, time_scale=time_scale())
+        destination = KlaviyoDestination(client, polling=polling)
         yield destination, client
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from activations.destinations.batching import JobPolling
 from activations.destinations.klaviyo import (
     MAX_JOB_PROFILES,
     KlaviyoConfigError,
@@ -82,7 +83,7 @@ def destination(handler: Callable[[httpx.Request], httpx.Response]) -> KlaviyoDe
         time_scale=1.0,
         sleep=lambda _: None,
     )
-    return KlaviyoDestination(client, poll_interval=0.0, sleep=lambda _: None)
+    return KlaviyoDestination(client, polling=JobPolling(first_look=0.0, sleep=lambda _: None))
 
 
 def jsonapi(status: int, body: Any) -> httpx.Response:
@@ -213,9 +214,10 @@ def polling_destination(
         return jsonapi(200, job(status, 1))
 
     target = destination(handler)
-    target.poll_interval = 4.0  # first look 1 s after submission, then 2 s, 4 s, ...
-    target.sleep, target.clock = clock.sleep, lambda: clock.now
-    target.job_deadline = 30.0
+    # First look 1 s after submission, then 2 s, 4 s, ... up to 10 s.
+    target.polling = JobPolling(
+        first_look=1.0, deadline=30.0, sleep=clock.sleep, clock=lambda: clock.now
+    )
     return target, polls
 
 
