@@ -130,6 +130,23 @@ def record_event_acks(
     insert_arrow(connection, state_schema, "sync_event_acks", acks)
 
 
+def record_events_sending(
+    connection: Connection, *, state_schema: str, destination: str, event_ids: Iterable[str]
+) -> None:
+    """Events about to be sent: until their acknowledgement is recorded, they are in doubt."""
+    ids = list(event_ids)
+    if not ids:
+        return
+    rows = pa.table(
+        {
+            "destination": pa.array([destination] * len(ids), pa.string()),
+            "event_id": pa.array(ids, pa.string()),
+            "sent_at": pa.array([_now()] * len(ids), pa.timestamp("us")),
+        }
+    )
+    insert_arrow(connection, state_schema, "sync_events_sending", rows)
+
+
 def ensure_baseline(
     connection: Connection, *, state_schema: str, destination: str, segment: str, run_id: str
 ) -> None:

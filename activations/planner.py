@@ -362,6 +362,7 @@ def _events(
             email=contact["email"],
             phone=contact["phone"],
             traits=json.loads(change.traits) if change.traits is not None else {},
+            sent_at=change.sent_at,
         )
         (addressed if event.address(key) else unaddressed).append(event)
     return addressed, unaddressed

@@ -48,7 +48,11 @@ class Event:
     `email` and `phone` are where the event goes, chosen by the planner: for an exit, the key the
     ledger holds for the person in this segment (the profile in the list, whose flow must stop,
     even if the warehouse has since lost or changed the address); for an enter, the current one.
-    A destination is only given events that `address` for the segment's key."""
+    A destination is only given events that `address` for the segment's key.
+
+    `sent_at` is set when an earlier sync sent the event and recorded no answer: the vendor may
+    hold it already. A vendor that deduplicates by `event_id` (Klaviyo) simply sends it again;
+    one that cannot (Omnisend) must find out first."""
 
     event_id: str
     change: Change
@@ -58,6 +62,7 @@ class Event:
     email: str | None
     phone: str | None
     traits: Mapping[str, Any]
+    sent_at: datetime | None = None
 
     def address(self, key: DestinationKey) -> str | None:
         """The value identifying the event's profile under the segment's key."""

@@ -30,6 +30,7 @@ from activations.ledger import (
     record_acks,
     record_consents,
     record_event_acks,
+    record_events_sending,
     record_intents,
     record_profile_ids,
 )
@@ -182,6 +183,10 @@ class _LedgerSink:
                 self.segment.failed += 1
                 self.segment.permanent_failures += not ack.retryable
                 self.segment.reasons[ack.reason or "unknown error"] += 1
+
+    def events_sending(self, events: Sequence[Event]) -> None:
+        if events and self.segment is not None:
+            self._write(record_events_sending, event_ids=[event.event_id for event in events])
 
     def events(self, acks: Sequence[EventAck]) -> None:
         if not acks or self.segment is None:

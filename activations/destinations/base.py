@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from activations.destinations.options import DestinationOptions
 from activations.http import HttpClient
-from activations.rows import ConsentWork, EventAck, RowAck, RowIntent, SegmentWork
+from activations.rows import ConsentWork, Event, EventAck, RowAck, RowIntent, SegmentWork
 
 
 class AckSink(Protocol):
@@ -37,6 +37,10 @@ class AckSink(Protocol):
         and the planner removes or re-adds them as membership requires."""
 
     def rows(self, acks: Sequence[RowAck]) -> None: ...
+
+    def events_sending(self, events: Sequence[Event]) -> None:
+        """Events about to go out (call before the request): a lost answer leaves them in doubt,
+        and the next sync is told when they were sent (`Event.sent_at`)."""
 
     def events(self, acks: Sequence[EventAck]) -> None: ...
 

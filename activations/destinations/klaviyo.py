@@ -40,6 +40,7 @@ from pydantic import Field
 
 from activations.destinations.base import AckSink, Registration
 from activations.destinations.batching import JobPolling, chunks, within_limits
+from activations.destinations.environment import positive_seconds
 from activations.destinations.options import DestinationOptions, Name, parse_options
 from activations.errors import CohortflowError
 from activations.http import (
@@ -138,7 +139,7 @@ class KlaviyoSettings:
             api_key=Secret(key),
             base_url=environ.get("KLAVIYO_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
             revision=environ.get("KLAVIYO_REVISION", REVISION),
-            timeout=_positive_seconds(environ, "COHORTFLOW_HTTP_TIMEOUT", 30.0),
+            timeout=positive_seconds(environ, "COHORTFLOW_HTTP_TIMEOUT", 30.0),
         )
 
     def client(self, limiter: RateLimiter | None = None) -> HttpClient:
@@ -156,17 +157,6 @@ class KlaviyoSettings:
             timeout=self.timeout,
             limiter=limiter or RateLimiter(time_scale=time_scale()),
         )
-
-
-def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise KlaviyoConfigError(f"{name} must be a positive number of seconds, got {raw!r}.")
-    return value
 
 
 class KlaviyoOptions(DestinationOptions):

@@ -11,13 +11,6 @@ from activations.destinations.base import Registration
 from activations.destinations.options import DestinationOptions, Name
 
 
-class OmnisendOptions(DestinationOptions):
-    """`destinations.omnisend` (DESIGN section 6)."""
-
-    tag: Name | None = None
-    events: bool = False
-
-
 class SmsOptions(DestinationOptions):
     """`destinations.sms` (DESIGN section 6)."""
 
@@ -32,6 +25,5 @@ class WebhookOptions(DestinationOptions):
     events: bool = False
 
 
-OMNISEND = Registration(name="omnisend", options=OmnisendOptions)
 SMS = Registration(name="sms", options=SmsOptions)
 WEBHOOK = Registration(name="webhook", options=WebhookOptions)

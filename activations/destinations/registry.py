@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from activations.destinations import klaviyo, planned
+from activations.destinations import klaviyo, omnisend, planned
 from activations.destinations.base import Destination, Registration
 from activations.errors import CohortflowError
 from activations.http import HttpClient
 
 REGISTRATIONS: Mapping[str, Registration] = {
     registration.name: registration
-    for registration in (klaviyo.REGISTRATION, planned.OMNISEND, planned.SMS, planned.WEBHOOK)
+    for registration in (klaviyo.REGISTRATION, omnisend.REGISTRATION, planned.SMS, planned.WEBHOOK)
 }
 IMPLEMENTED: tuple[str, ...] = tuple(name for name, r in REGISTRATIONS.items() if r.implemented)
 

@@ -250,7 +250,7 @@ class HttpClient:
         method: str,
         path: str,
         *,
-        limit: RateLimit | None = None,
+        limit: RateLimit | Sequence[RateLimit] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         content: bytes | None = None,
@@ -263,7 +263,9 @@ class HttpClient:
         Args:
             method: HTTP method.
             path: path relative to the base URL (may carry a query string).
-            limit: the endpoint's rate limit; every attempt waits for a slot in its bucket.
+            limit: the endpoint's rate limit, or several when it counts against more than one
+                (Omnisend's tag calls: their own 60/min and the brand's 400/min); every attempt
+                waits for a slot in each bucket, and a 429 holds all of them.
             params: query parameters.
             json: body to serialise as compact JSON (keeps the caller's Content-Type, else
                 application/json).
@@ -288,12 +290,13 @@ class HttpClient:
         """
         request = self._build(method, path, params, json, content, headers)
         display = self._redact(request.url.path)
-        operation = limit.name if limit is not None else f"{request.method} {display}"
+        limits = (limit,) if isinstance(limit, RateLimit) else tuple(limit or ())
+        operation = limits[0].name if limits else f"{request.method} {display}"
         attempt = 0
         while True:
             attempt += 1
-            if limit is not None:
-                waited = self.limiter.acquire(limit, self.account)
+            for bucket in limits:
+                waited = self.limiter.acquire(bucket, self.account)
                 self._count(limiter_wait_seconds=waited)
             self._count(requests=1, operation=operation)
             outcome = self._attempt(request, display, attempt, retry_on_timeout, expected)
@@ -303,9 +306,10 @@ class HttpClient:
             wait = self._wait_before_retry(error, attempt)
             if wait is None:
                 raise error from cause
-            if isinstance(error, RateLimited) and limit is not None:
+            if isinstance(error, RateLimited):
                 hold = wait if error.retry_after is None else error.retry_after / self.time_scale
-                self.limiter.penalise(limit, self.account, hold)
+                for bucket in limits:
+                    self.limiter.penalise(bucket, self.account, hold)
             logger.debug(
                 "%s %s: retrying in %.3fs (attempt %d of %d)",
                 request.method,

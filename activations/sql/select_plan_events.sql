@@ -2,6 +2,7 @@
 -- acknowledged. event_id is derived from (segment, person, change, run): a retry can never
 -- produce a second event. An "entered" event carries the member's current traits (canonical JSON
 -- text, one row per segment and person in segment_membership); an "exited" one carries none.
+-- sent_at: when an earlier sync sent the event without recording an answer (in doubt).
 select
     md5(changes.segment || '|' || changes.person_id || '|' || changes.change || '|' || changes.run_id)
         as event_id,
@@ -10,7 +11,16 @@ select
     changes.change,
     changes.traits_hash,
     runs.as_of,
-    cur.traits
+    cur.traits,
+    (
+        select min(sending.sent_at)
+        from {state_schema}.sync_events_sending as sending
+        where sending.destination = :destination
+            and sending.event_id = md5(
+                changes.segment || '|' || changes.person_id || '|' || changes.change || '|'
+                || changes.run_id
+            )
+    ) as sent_at
 from {state_schema}.membership_change_log as changes
 inner join {state_schema}.membership_runs as runs
     on runs.run_id = changes.run_id

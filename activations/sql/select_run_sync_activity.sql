@@ -11,6 +11,9 @@ union all
 select 'events', count(*)
 from {state_schema}.sync_event_acks where acknowledged_at >= :since
 union all
+select 'events sent, awaiting acknowledgement', count(*)
+from {state_schema}.sync_events_sending where sent_at >= :since
+union all
 select 'failed attempts', count(*)
 from {state_schema}.sync_row_errors where last_attempt_at >= :since
 union all

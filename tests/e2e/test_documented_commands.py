@@ -47,7 +47,7 @@ def test_documented_commands_work_as_written(document: Path, tmp_path: Path) -> 
     environ = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("COHORTFLOW_", "KLAVIYO_", "DAGSTER_"))
+        if not key.startswith(("COHORTFLOW_", "KLAVIYO_", "OMNISEND_", "DAGSTER_"))
     }
     result = subprocess.run(
         ["bash", "-c", script_of(document)],

@@ -115,15 +115,14 @@ def test_plan_shows_an_unimplemented_destination_as_such(
     text = path.read_text(encoding="utf-8")
     routed = 'klaviyo: {list: "VIPs", events: true}'
     assert routed in text
-    path.write_text(
-        text.replace(routed, routed + "\n            omnisend: {tag: vip}"), encoding="utf-8"
-    )
+    sms = "\n            sms: {on_enter: vip-welcome}"
+    path.write_text(text.replace(routed, routed + sms), encoding="utf-8")
     location = str(tmp_path / "w.duckdb")
     cohortflow("load", "--raw-dir", str(raw_store), warehouse=location)
     assert cli(clone, "run", "--as-of", AS_OF, warehouse=location).returncode == 0
     plan = json.loads(cli(clone, "plan", "--json", warehouse=location).stdout)
-    assert {"destination": "omnisend", "segment": "vip"} in plan["not_implemented"]
+    assert {"destination": "sms", "segment": "vip"} in plan["not_implemented"]
     assert all(p["destination"] == "klaviyo" for p in plan["plans"])
     human = cli(clone, "plan", warehouse=location).stdout
-    (row,) = [line for line in human.splitlines() if "omnisend" in line]
-    assert "not implemented yet" in row and "docs/destinations/omnisend" not in human
+    (row,) = [line for line in human.splitlines() if "sms" in line]
+    assert "not implemented yet" in row and "docs/destinations/sms" not in human

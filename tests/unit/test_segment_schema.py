@@ -59,6 +59,7 @@ def test_every_problem_is_reported_with_its_path() -> None:
         "seg_lapsed_vip: traits[1]: must not be empty.",
         "seg_lapsed_vip: destinations.klaviyo.max_exit_fraction: must be between 0 and 1, got 1.5.",
         'seg_lapsed_vip: destinations.klaviyo.list: required, e.g. `list: "Lapsed VIPs"`.',
+        'seg_lapsed_vip: destinations.omnisend.tag: required, e.g. `tag: "lapsed-vip"`.',
         "seg_lapsed_vip: destinations.omnisend.tagg: unknown key; did you mean `tag`?",
     ]
 
