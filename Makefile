@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install cohortflow with its pinned dependencies
 
-demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> changes -> sync into the local Klaviyo sandbox
+demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> changes -> sync into local Klaviyo and Omnisend sandboxes
 	$(BIN)/cohortflow generate --persons $(DEMO_PERSONS) --seed 42 --out $(DEMO_DIR)/raw
 	rm -f $(DEMO_DIR)/warehouse.duckdb $(DEMO_DIR)/warehouse.duckdb.wal
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow load --raw-dir $(DEMO_DIR)/raw

@@ -6,6 +6,7 @@ Progress bars and messages go to stderr so `--json` output on stdout stays machi
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from activations.quality.results import CheckReport
     from activations.runner import SegmentReport, SyncReport
     from activations.sandbox.klaviyo import KlaviyoSandbox
+    from activations.sandbox.omnisend import OmnisendSandbox
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -238,6 +240,32 @@ def sandbox_totals(sandbox: KlaviyoSandbox) -> str:
     return (
         f"Klaviyo sandbox holds {len(state.profiles):,} profiles, {len(state.events):,} events and "
         f"{len(state.subscriptions):,} email subscriptions."
+    )
+
+
+def omnisend_table(sandbox: OmnisendSandbox) -> Table:
+    """What the local Omnisend sandbox holds after a demo run: contacts per tag."""
+    summary = sandbox.state.summary()
+    holders: Counter[str] = Counter(tag for c in summary["contacts"] for tag in c["tags"])
+    table = Table(title="Omnisend sandbox", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("tag", justify="left", no_wrap=True)
+    table.add_column("contacts", justify="right")
+    for tag in sorted(holders):
+        table.add_row(tag, f"{holders[tag]:,}")
+    return table
+
+
+def omnisend_totals(sandbox: OmnisendSandbox) -> str:
+    summary = sandbox.state.summary()
+    subscribed = sum(
+        1
+        for contact in summary["contacts"]
+        for identifier in contact["identifiers"]
+        if identifier.get("channels", {}).get("email", {}).get("status") == "subscribed"
+    )
+    return (
+        f"Omnisend sandbox holds {len(summary['contacts']):,} contacts, "
+        f"{len(summary['events']):,} events and {subscribed:,} email subscriptions."
     )
 
 

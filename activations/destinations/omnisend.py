@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -50,6 +50,7 @@ from activations.rows import (
     Member,
     Operation,
     PlanRow,
+    RowAck,
     SegmentWork,
     ack,
     intent,
@@ -71,6 +72,9 @@ DEFAULT_EXITED_EVENT = "exited segment"
 EVENT_NAMESPACE = uuid.UUID("5b0c1a52-6f0e-5d1b-9a57-0c0f1c2b7d11")
 # How far before an in-doubt event's recorded sending its batch may be dated (clock skew).
 RECONCILE_MARGIN = timedelta(minutes=10)
+# A GET costs one of the brand's 400 a minute: looking every 2 s at most keeps a finished batch
+# from waiting long without spending much of it.
+POLLING = JobPolling(first_look=0.5, longest_pause=2.0)
 _IDENTIFIER = {"email": "email", "phone": "phone"}
 _ADDRESSES = {"email": "emails", "phone": "phones"}
 _UNFINISHED = ("pending", "inProgress")
@@ -224,6 +228,12 @@ class ItemResult:
     retryable: bool = False
     reason: str | None = None
 
+    def ack(self, row: PlanRow | Member, operation: Operation) -> RowAck:
+        return ack(row, operation, ok=self.ok, retryable=self.retryable, reason=self.reason)
+
+    def event_ack(self, event: Event) -> EventAck:
+        return EventAck(event.event_id, self.ok, self.retryable, self.reason)
+
 
 @dataclass(frozen=True)
 class BatchOutcome:
@@ -258,7 +268,7 @@ class OmnisendDestination:
     """Syncs segments into Omnisend tags, contacts and custom events through one client."""
 
     client: HttpClient
-    polling: JobPolling = field(default_factory=lambda: JobPolling(first_look=1.0))
+    polling: JobPolling = field(default_factory=lambda: POLLING)
     name: str = NAME
 
     def check_options(self, options: Mapping[str, Mapping[str, Any]]) -> None:
@@ -300,7 +310,8 @@ class OmnisendDestination:
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Email consent the warehouse holds, as the contact's email channel status: subscribed
         where it says subscribed, unsubscribed where cohortflow had granted it and it no longer
-        does. Acknowledged per contact from the batch's item results."""
+        does. Acknowledged per contact from the batches' item results."""
+        submitted = []
         for status, emails in (("subscribed", work.subscribe), ("unsubscribed", work.unsubscribe)):
             for chunk in chunks(emails, MAX_BATCH_ITEMS):
                 granting = status == "subscribed"
@@ -308,11 +319,13 @@ class OmnisendDestination:
                     subscribe=chunk if granting else (), unsubscribe=() if granting else chunk
                 )
                 items = [_consent_item(email, status) for email in chunk]
-                outcome = self._collect("contacts", self._submit_contacts(items))
-                done = [email for email in chunk if outcome.of(email).ok]
-                sink.consents(
-                    subscribed=done if granting else (), unsubscribed=() if granting else done
-                )
+                submitted.append((granting, chunk, self._submit("contacts", items)))
+        for granting, chunk, batch in submitted:
+            outcome = self._collect("contacts", batch)
+            done = [email for email in chunk if outcome.of(email).ok]
+            sink.consents(
+                subscribed=done if granting else (), unsubscribed=() if granting else done
+            )
 
     # ------------------------------------------------------------ contacts and tags
 
@@ -329,7 +342,7 @@ class OmnisendDestination:
             sink.sending([intent(member, op) for member, op in chunk])
             welcome = options.send_welcome_message
             items = [_contact_item(m, key, welcome) for m, _ in chunk]
-            submitted.append((chunk, self._submit_contacts(items)))
+            submitted.append((chunk, self._submit("contacts", items)))
         for chunk, batch in submitted:
             outcome = self._collect("contacts", batch)
             refused = []
@@ -339,18 +352,11 @@ class OmnisendDestination:
                 if result.ok:
                     confirmed.append((member, op))
                 else:
-                    refused.append(
-                        ack(member, op, ok=False, retryable=result.retryable, reason=result.reason)
-                    )
+                    refused.append(result.ack(member, op))
             sink.rows(refused)
             for tagged in chunks(confirmed, MAX_TAG_ADDRESSES):
                 tag = self._tag("POST", key, options.tag_name, [m for m, _ in tagged])
-                sink.rows(
-                    [
-                        ack(m, op, ok=tag.ok, retryable=tag.retryable, reason=tag.reason)
-                        for m, op in tagged
-                    ]
-                )
+                sink.rows([tag.ack(member, op) for member, op in tagged])
 
     def _remove_tag(
         self, removes: Sequence[PlanRow], key: DestinationKey, tag: str, sink: AckSink
@@ -359,18 +365,7 @@ class OmnisendDestination:
         for batch in chunks(removes, MAX_TAG_ADDRESSES):
             sink.sending([intent(row, "remove") for row in batch])
             outcome = self._tag("DELETE", key, tag, batch)
-            sink.rows(
-                [
-                    ack(
-                        r,
-                        "remove",
-                        ok=outcome.ok,
-                        retryable=outcome.retryable,
-                        reason=outcome.reason,
-                    )
-                    for r in batch
-                ]
-            )
+            sink.rows([outcome.ack(row, "remove") for row in batch])
 
     def _tag(
         self, method: str, key: DestinationKey, tag: str, rows: Sequence[PlanRow | Member]
@@ -405,26 +400,15 @@ class OmnisendDestination:
             )
         fresh = [e for e in events if event_uuid(e.event_id) not in held]
         names = options.event_names
+        submitted = []
         for chunk in chunks(fresh, MAX_BATCH_ITEMS):
-            items = [_event_item(e, work.segment, work.key, names) for e in chunk]
             sink.events_sending(chunk)
-            try:
-                # Not resent on a lost answer: the batch may exist, and the next sync looks.
-                batch = self._submit("events", items, retry_on_timeout=False)
-            except AuthError:
-                raise
-            except (RetryableError, ClientError) as error:
-                reason = _error_reason(error)
-                sink.events([EventAck(e.event_id, False, True, reason) for e in chunk])
-                continue
+            items = [_event_item(e, work.segment, work.key, names) for e in chunk]
+            # Never resent on a lost answer: the batch may exist; the next sync looks for it.
+            submitted.append((chunk, self._submit("events", items, retry_on_timeout=False)))
+        for chunk, batch in submitted:
             outcome = self._collect("events", batch)
-            sink.events(
-                [
-                    EventAck(e.event_id, result.ok, result.retryable, result.reason)
-                    for e in chunk
-                    for result in (outcome.of(event_uuid(e.event_id)),)
-                ]
-            )
+            sink.events([outcome.of(event_uuid(e.event_id)).event_ack(e) for e in chunk])
 
     def _events_held(self, events: Sequence[Event]) -> set[str]:
         """The Omnisend event ids among `events` that an event batch already delivered, read
@@ -442,15 +426,16 @@ class OmnisendDestination:
             ).json()
             batches = page.get("batches") or []
             for batch in batches:
-                # A batch already listed has had its time: its items are looked at at once.
-                listed = Submitted(
-                    str(batch["batchID"]), self.polling.clock() - self.polling.first_look
-                )
-                outcome = self._collect("events", listed)
+                created = _created(batch)
+                if created is not None and created < since:
+                    return wanted & found  # newest first: every later batch is older still
+                # A listed batch has had its time: its items are looked at at once.
+                at = self.polling.clock() - self.polling.first_look / self.polling.time_scale
+                outcome = self._collect("events", Submitted(str(batch["batchID"]), at))
                 found.update(event_id for event_id, r in outcome.results.items() if r.ok)
-            dates = [_created(b) for b in batches]
-            older = [d for d in dates if d is not None and d < since]
-            if len(batches) < LIST_PAGE or older or wanted <= found:
+                if wanted <= found:
+                    return wanted
+            if len(batches) < LIST_PAGE:
                 return wanted & found
             offset += LIST_PAGE
 
@@ -458,23 +443,20 @@ class OmnisendDestination:
 
     def _submit(
         self, endpoint: str, items: Sequence[dict[str, Any]], *, retry_on_timeout: bool = True
-    ) -> Submitted:
-        """Create one batch of `endpoint` items (processed asynchronously)."""
+    ) -> Submitted | BatchOutcome:
+        """Create one batch of `endpoint` items (processed asynchronously), or say why it could
+        not be: every item is then retried by the next sync (a contact upsert is safe to send
+        twice; an event is looked for first, as it was recorded as sending)."""
         body = {"method": "POST", "endpoint": endpoint, "items": list(items)}
-        response = self.client.request(
-            "POST", "/batches", limit=BRAND, json=body, retry_on_timeout=retry_on_timeout
-        )
-        return Submitted(str(response.json()["batchID"]), self.polling.clock())
-
-    def _submit_contacts(self, items: Sequence[dict[str, Any]]) -> Submitted | BatchOutcome:
-        """A contact batch, or its failure: an upsert is safe to send again, so a batch whose
-        create failed is simply retried by the next sync."""
         try:
-            return self._submit("contacts", items)
+            response = self.client.request(
+                "POST", "/batches", limit=BRAND, json=body, retry_on_timeout=retry_on_timeout
+            )
         except AuthError:
             raise
         except (RetryableError, ClientError) as error:
             return BatchOutcome.failed(_error_reason(error))
+        return Submitted(str(response.json()["batchID"]), self.polling.clock())
 
     def _collect(self, endpoint: str, batch: Submitted | BatchOutcome) -> BatchOutcome:
         """Each item's outcome, read from the batch's items once it is finished. A batch still
@@ -536,7 +518,8 @@ def open_omnisend(environ: Mapping[str, str]) -> Iterator[tuple[OmnisendDestinat
     """
     settings = OmnisendSettings.from_env(environ)
     with settings.client() as client:
-        yield OmnisendDestination(client, polling=JobPolling(time_scale=time_scale())), client
+        polling = replace(POLLING, time_scale=time_scale())
+        yield OmnisendDestination(client, polling=polling), client
 
 
 REGISTRATION = Registration(

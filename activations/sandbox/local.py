@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from activations.sandbox.klaviyo import KlaviyoSandbox
+from activations.sandbox.omnisend import OmnisendSandbox
 from activations.sandbox.server import SandboxServer
 
 
@@ -22,6 +23,7 @@ class LocalSandboxes:
 
     environ: dict[str, str]
     klaviyo: KlaviyoSandbox
+    omnisend: OmnisendSandbox
 
 
 @contextmanager
@@ -29,8 +31,18 @@ def local_sandboxes() -> Iterator[LocalSandboxes]:
     """Start the sandboxes for the duration of the block."""
     key = f"sandbox-{secrets.token_hex(8)}"
     klaviyo = KlaviyoSandbox(api_key=key)
-    with SandboxServer(klaviyo.app) as server:
+    omnisend = OmnisendSandbox(api_key=key)
+    with (
+        SandboxServer(klaviyo.app) as klaviyo_at,
+        SandboxServer(omnisend.app) as omnisend_at,
+    ):
         yield LocalSandboxes(
-            environ={"KLAVIYO_API_KEY": key, "KLAVIYO_BASE_URL": server.url},
+            environ={
+                "KLAVIYO_API_KEY": key,
+                "KLAVIYO_BASE_URL": klaviyo_at.url,
+                "OMNISEND_API_KEY": key,
+                "OMNISEND_BASE_URL": f"{omnisend_at.url}/api",
+            },
             klaviyo=klaviyo,
+            omnisend=omnisend,
         )

@@ -15,6 +15,8 @@ from activations.cli.options import JsonOption
 from activations.cli.output import (
     changes_table,
     counts_table,
+    omnisend_table,
+    omnisend_totals,
     print_json,
     print_note,
     sandbox_table,
@@ -79,6 +81,9 @@ def run(
             stdout.print()
             stdout.print(sandbox_table(sandboxes.klaviyo))
             stdout.print(sandbox_totals(sandboxes.klaviyo), highlight=False)
+            stdout.print()
+            stdout.print(omnisend_table(sandboxes.omnisend))
+            stdout.print(omnisend_totals(sandboxes.omnisend), highlight=False)
     exit_on_sync_problems(result.syncs)
 
 
