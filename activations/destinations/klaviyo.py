@@ -323,27 +323,35 @@ class KlaviyoDestination:
             lists[name] = segment
 
     def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
-        """Upsert adds and updates into the segment's list, send events, remove leavers."""
+        """Exits first ("Exited" events, then leavers removed from the list), then adds and
+        updates upserted into the list, then "Entered" events.
+
+        A leaver stops receiving the segment's flow before anyone new is welcomed into it. The
+        "Exited" event goes while the profile is still in the list, so a flow that filters on
+        list membership, or is stopped by the exit, still finds the person; "Entered" events
+        go last, so they land on the profiles just imported."""
         if work.empty:
             return
         options = parse_options(KlaviyoOptions, work.segment, work.options)
         list_id = None
         if work.adds or work.updates or work.removes:
             list_id = self._list_id(options.list_name)
+        self._events([e for e in work.events if e.change == "exited"], work, options, sink)
+        if work.removes and list_id is not None:
+            self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
+        if list_id is not None and (work.adds or work.updates):
             upserts: list[tuple[Member, Operation]] = [
                 *((m, "add") for m in work.adds),
                 *((m, "update") for m in work.updates),
             ]
             self._upsert(upserts, work.key, list_id, sink)
-        # Events before removes: an "Exited" event reaches the profile while it is still in the
-        # list, so a flow that filters on list membership, or is stopped by the exit, still
-        # finds the person; removed first, the flow's filter would already have dropped them.
-        # Upserts go first so an "Entered" event lands on the profile just imported.
-        if work.events:
-            for batch in _event_batches(work.events, work.segment, work.key, options.metrics):
-                self._send_events(batch, sink)
-        if work.removes and list_id is not None:
-            self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
+        self._events([e for e in work.events if e.change == "entered"], work, options, sink)
+
+    def _events(
+        self, events: Sequence[Event], work: SegmentWork, options: KlaviyoOptions, sink: AckSink
+    ) -> None:
+        for batch in _event_batches(events, work.segment, work.key, options.metrics):
+            self._send_events(batch, sink)
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""

@@ -99,6 +99,8 @@ def test_changes_converge_with_exactly_one_event_each(
     assert {e.key for e in delivered if e.change == "exited"} == {
         f"person{int(p[1:])}@example.com" for p in leavers
     }
+    changes = [event.change for event in delivered]
+    assert changes == ["exited"] * 12 + ["entered"] * 15, "leavers go before newcomers"
     assert again.api_calls == 0, "a sync with nothing to do makes no API call"
 
 
