@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,41 +26,11 @@ from activations.http import HttpClient, RetryPolicy
 from activations.rows import (
     ConsentWork,
     Event,
-    EventAck,
     Member,
     PlanRow,
-    RowAck,
-    RowIntent,
     SegmentWork,
 )
-
-
-@dataclass
-class Sink:
-    rows_: list[RowAck] = field(default_factory=list)
-    events_: list[EventAck] = field(default_factory=list)
-    ids: dict[str, str] = field(default_factory=dict)
-    subscribed: list[str] = field(default_factory=list)
-    intents: list[RowIntent] = field(default_factory=list)
-    consent_intents: list[str] = field(default_factory=list)
-
-    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
-        self.consent_intents.extend([*subscribe, *unsubscribe])
-
-    def sending(self, intents: Sequence[RowIntent]) -> None:
-        self.intents.extend(intents)
-
-    def rows(self, acks: Sequence[RowAck]) -> None:
-        self.rows_.extend(acks)
-
-    def events(self, acks: Sequence[EventAck]) -> None:
-        self.events_.extend(acks)
-
-    def profile_ids(self, ids: Mapping[str, str]) -> None:
-        self.ids.update(ids)
-
-    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
-        self.subscribed.extend(subscribed)
+from tests.support.sink import Sink
 
 
 def member(i: int, **traits: Any) -> Member:
