@@ -161,6 +161,28 @@ def test_429_penalty_holds_the_bucket_for_other_callers(make_client, clock: Fake
     assert client.stats.limiter_wait_seconds >= 30.0
 
 
+def test_a_call_under_two_limits_takes_a_slot_in_each_and_a_429_holds_both(
+    make_client, clock: FakeClock
+) -> None:
+    """Omnisend's tag routes count against their own 60/min and the brand's 400/min."""
+    tags = RateLimit("omnisend:tags", burst=None, steady=60)
+    brand = RateLimit("omnisend:brand", burst=None, steady=400)
+    handler, _ = scripted(httpx.Response(429, json={"retryAfter": 5}), httpx.Response(202))
+    limiter = CountingLimiter(clock)
+    client = make_client(handler, limiter=limiter, sleep=lambda _: None)
+    client.request("POST", "/contacts/tags", limit=(tags, brand))
+    assert limiter.acquired == [("acct-1", "omnisend:tags"), ("acct-1", "omnisend:brand")] * 2
+    assert limiter.penalties == [pytest.approx(5.0)] * 2
+    # The brand's bucket is held too: a contact call waits out the same 429.
+    before = clock.now
+    handler2, _ = scripted(httpx.Response(200))
+    make_client(handler2, limiter=limiter, sleep=lambda _: None).request(
+        "POST", "/batches", limit=brand
+    )
+    assert clock.now >= before and clock.now >= 5.0
+    assert client.stats.by_operation == {"omnisend:tags": 2}
+
+
 def test_omnisend_retry_after_in_the_problem_body_is_honoured(make_client, clock) -> None:
     body = {"type": "about:blank", "title": "Too Many Requests", "status": 429, "retryAfter": 3}
     handler, _ = scripted(httpx.Response(429, json=body), httpx.Response(200))
