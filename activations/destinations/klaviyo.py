@@ -50,7 +50,6 @@ from activations.http import (
     RateLimit,
     RateLimiter,
     RetryableError,
-    TransportFailure,
     time_scale,
 )
 from activations.rows import (
@@ -376,8 +375,9 @@ class KlaviyoDestination:
 
     def _list_id(self, name: str) -> str:
         """The id of the list called `name`, created when missing. Creating is not idempotent
-        (Klaviyo allows two lists with one name), so an unanswered create is followed by a
-        lookup, never by a blind second create."""
+        (Klaviyo allows two lists with one name), so an unanswered create (a lost answer, or a
+        5xx after which the server may have acted) is followed by a lookup, never by a blind
+        second create."""
         if name in self._lists:
             return self._lists[name]
         for _ in range(5):
@@ -392,7 +392,7 @@ class KlaviyoDestination:
                     json={"data": {"type": "list", "attributes": {"name": name}}},
                     retry_on_timeout=False,
                 )
-            except TransportFailure:
+            except RetryableError:
                 continue
             found = str(response.json()["data"]["id"])
             break

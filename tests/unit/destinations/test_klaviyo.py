@@ -361,3 +361,22 @@ def test_two_segments_cannot_share_a_list() -> None:
     with pytest.raises(DestinationOptionsError, match="segment lapsed: list: field required"):
         target.check_options({"lapsed": {"events": True}})
     target.check_options({"vip": {"list": "VIPs"}, "winback": {"list": "Winback"}})
+
+
+def test_a_5xx_on_list_create_is_followed_by_a_lookup_not_a_failed_segment() -> None:
+    """The server may have created the list before failing: look it up, and only create again
+    when it is really missing."""
+    creates: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/api/lists":
+            creates.append(1)
+            return jsonapi(500, {"errors": [{"code": "error", "title": "Server error"}]})
+        if request.url.path == "/api/lists":
+            return jsonapi(200, lists_with("L7") if creates else {"data": [], "links": {}})
+        return jsonapi(202, job("complete", 1))
+
+    sink = Sink()
+    destination(handler).sync_segment(work(adds=[member(0)]), sink)
+    assert creates == [1]
+    assert [a.ok for a in sink.rows_] == [True]
