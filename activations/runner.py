@@ -46,7 +46,10 @@ from activations.segment_config import (
     routed_to,
 )
 from activations.settings import Settings
-from activations.warehouse import connect
+from activations.warehouse import WarehouseBusy, connect
+
+# How long an acknowledgement waits for a DuckDB file another process is writing to.
+LEDGER_BUSY_WAIT_SECONDS = 120.0
 
 # `failed`: a row or event was not acknowledged, or the segment failed as a whole (exit status
 # 3); `not sent`: its destination had failed before its turn. Events skipped for want of an
@@ -227,14 +230,27 @@ class _LedgerSink:
 
     def _write(self, record: Callable[..., None], **values: Any) -> None:
         """One ledger write in its own short transaction: no connection is held while the
-        destination works (DuckDB has a single writer)."""
-        with connect(self.settings.warehouse) as connection:
-            record(
-                connection,
-                state_schema=self.settings.state_schema,
-                destination=self.destination,
-                **values,
-            )
+        destination works (DuckDB has a single writer). A DuckDB file another process is
+        writing to is waited for: what the vendor confirmed must reach the ledger, or the next
+        sync sends it again."""
+        pause = 0.05
+        waited = 0.0
+        while True:
+            try:
+                with connect(self.settings.warehouse) as connection:
+                    record(
+                        connection,
+                        state_schema=self.settings.state_schema,
+                        destination=self.destination,
+                        **values,
+                    )
+                return
+            except WarehouseBusy:
+                if waited >= LEDGER_BUSY_WAIT_SECONDS:
+                    raise
+                time.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 2.0)
 
 
 class DestinationFailed(CohortflowError):

@@ -144,6 +144,10 @@ def require_duckdb_file(warehouse: Warehouse, *, create: bool = False) -> None:
         )
 
 
+class WarehouseBusy(WarehouseError):
+    """The DuckDB file is locked by another process's writer (DuckDB allows one at a time)."""
+
+
 @contextmanager
 def connect(warehouse: Warehouse, *, create: bool = False) -> Iterator[Connection]:
     """A connection in a transaction, committed on success and rolled back on error.
@@ -153,6 +157,7 @@ def connect(warehouse: Warehouse, *, create: bool = False) -> Iterator[Connectio
             adds to a warehouse that a load created.
 
     Raises:
+        WarehouseBusy: another process holds the DuckDB file.
         WarehouseError: when the warehouse does not exist or cannot be reached, in one line.
     """
     require_duckdb_file(warehouse, create=create)
@@ -163,7 +168,7 @@ def connect(warehouse: Warehouse, *, create: bool = False) -> Iterator[Connectio
         except sa.exc.SQLAlchemyError as error:
             reason = first_line(error)
             if "Conflicting lock" in reason:
-                raise WarehouseError(
+                raise WarehouseBusy(
                     f"{warehouse.describe()} is in use by another process (DuckDB allows one "
                     f"writer at a time): wait for it to finish, then run again. {reason}"
                 ) from None
