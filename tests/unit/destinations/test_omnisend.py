@@ -111,6 +111,26 @@ def test_upserts_send_no_consent_and_no_welcome_and_only_confirmed_contacts_are_
     assert outcomes["m0@example.com"][0] and outcomes["m2@example.com"][0]
 
 
+def test_tag_calls_carry_250_contacts_and_start_while_batches_are_still_being_sent() -> None:
+    # 6,000 adds, one refused: 60 upsert batches; tags are the 60-a-minute budget, so each call
+    # fills up to 250 confirmed contacts from several batches, and the first goes out long
+    # before the last batch (batches are read back IN_FLIGHT behind).
+    fake = FakeOmnisend(
+        lambda item: 400 if item["identifiers"][0]["id"] == "m7@example.com" else 200
+    )
+    sink = Sink()
+    destination(fake).sync_segment(work(adds=[member(i) for i in range(6_000)]), sink)
+    tag_calls = [i for i, c in enumerate(fake.calls) if c[1] == "/contacts/tags"]
+    sizes = [len(fake.calls[i][2]["emails"]) for i in tag_calls]
+    assert sizes == [250] * 23 + [249]
+    tagged = [email for i in tag_calls for email in fake.calls[i][2]["emails"]]
+    assert len(set(tagged)) == 5_999 and "m7@example.com" not in tagged
+    submits = [i for i, c in enumerate(fake.calls) if c[:2] == ("POST", "/batches")]
+    assert len(submits) == 60 and tag_calls[0] < submits[30]
+    acked = {a.destination_key for a in sink.rows_ if a.ok}
+    assert acked == set(tagged)
+
+
 def test_exits_go_before_entries() -> None:
     fake = FakeOmnisend()
     leaver = PlanRow("m9@example.com", "p9", "h9")
