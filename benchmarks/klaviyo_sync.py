@@ -25,7 +25,8 @@ Reported:
 (b) the ratio against a per-record integration measured in the same run on a fresh list: per
     person one `POST /api/profile-import` and one `POST /api/lists/{id}/relationships/profiles`.
     Its list calls are held to 150 per API minute, so it runs on a sample and its time per member
-    is taken over the sample's last full steady window (see `baseline_seconds_per_member`).
+    is taken over the sample's last full steady window
+    (`sync_setup.steady_window_seconds_per_member`).
 (c) HTTP requests the sync sent (retries included) per 1,000 members.
 
 Where the time goes: the sync's HTTP requests and ledger writes are timed in the child by
@@ -41,29 +42,34 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import sync_setup
 from benchmarks.change_detection import _verdict
-from benchmarks.measure import StepResult, run_step
+from benchmarks.measure import StepResult
+from benchmarks.sync_setup import (
+    AS_OF_1,
+    AS_OF_2,
+    SEGMENT,
+    TARGET_FRACTION,
+    TARGET_RATIO,
+    publish,
+    steady_window_seconds_per_member,
+    timed_sync,
+)
 
 API_KEY = "pk_bench_7d3f0c5a9e"
-SEGMENT = "bench"
 LIST = "Bench"
 BASELINE_LIST = "Bench per-record baseline"
 TIME_SCALE = 1.0
 ADDS, REMOVES, SAMPLE = 100_000, 10_000, 300
-AS_OF_1 = datetime(2026, 7, 1, 12, 0, 0)
-AS_OF_2 = datetime(2026, 7, 2, 12, 0, 0)
-TARGET_FRACTION, TARGET_RATIO = 0.90, 100.0
-SCHEMAS = {"state_schema": "cohortflow_state", "models_schema": "analytics"}
 PLAN_PHASE = "plan and read the work"
 # The sync's phases in the order it runs them, with the operations (spec operationIds) of each.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -80,7 +86,6 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("list removals", ("remove_profiles_from_list",)),
 )
 PHASE_OF = {operation: phase for phase, operations in PHASES for operation in operations}
-SINK_METHODS = ("rows", "profile_ids", "consents", "events")
 
 
 # --- limits, from the spec subset the sandbox serves ------------------------------------------
@@ -152,126 +157,17 @@ def rate_text(limits: Sequence[Any]) -> str:
 # --- child steps: each runs in its own process -------------------------------------------------
 
 
-def membership_sql(first: int, count: int) -> str:
-    """Segment `bench`: people first .. first+count-1, keyed by email, with canonical JSON traits
-    (sorted keys, no spaces, as the runner and dbt write them)."""
-    return f"""
-        select 'bench' as segment, person_id, email, phone, traits, md5(traits) as traits_hash
-        from (
-            select
-                printf('p%08d', range) as person_id,
-                printf('person%08d@example.com', range) as email,
-                null::varchar as phone,
-                printf('{{"orders":%d,"tier":"t%d"}}', range % 40, range % 3) as traits
-            from range({first}, {first + count})
-        )
-    """
-
-
-def publish(database: Path, first: int, count: int, people: int, as_of: datetime) -> None:
-    """Write the three models a sync reads (people 0..people-1, members first..first+count-1,
-    no consent rows) in bulk SQL, then record the run with `detect_changes`."""
-    import duckdb
-
-    from activations.changes import detect_changes
-    from activations.warehouse import Warehouse, connect
-
-    with duckdb.connect(str(database)) as con:
-        con.execute("create schema if not exists analytics")
-        con.execute(
-            f"create or replace table analytics.segment_membership as "
-            f"{membership_sql(first, count)}"
-        )
-        con.execute(
-            "create or replace table analytics.dim_person as "
-            "select person_id, email, phone from "
-            f"({membership_sql(0, people)})"
-        )
-        con.execute(
-            "create or replace table analytics.contact_consent (channel varchar, "
-            "address varchar, status varchar, consented_at timestamp, source varchar)"
-        )
-    with connect(Warehouse.from_location(str(database))) as connection:
-        detect_changes(connection, **SCHEMAS, as_of=as_of)
-
-
-def configs() -> dict[str, Any]:
-    """The one segment, synced to Klaviyo by email without events, any exit fraction allowed."""
-    from activations.segment_config import parse_segment_config
-
-    options = {"list": LIST, "events": False, "max_exit_fraction": 1}
-    raw = {"key": "email", "destinations": {"klaviyo": options}}
-    return {SEGMENT: parse_segment_config(SEGMENT, raw)}
-
-
 def sync(database: Path, url: str) -> dict[str, Any]:
-    """One `run_sync` to the sandbox, timed, with its HTTP requests and ledger writes."""
-    from activations.runner import run_sync
-    from activations.settings import Settings
-    from activations.warehouse import Warehouse
-
-    spans: list[dict[str, Any]] = []
-    _instrument(spans)
-    settings = Settings(warehouse=Warehouse.from_location(str(database)))
+    """The timed sync: segment `bench` to Klaviyo by email without events, any exit fraction
+    allowed."""
+    options = {"list": LIST, "events": False, "max_exit_fraction": 1}
     environ = {"KLAVIYO_API_KEY": API_KEY, "KLAVIYO_BASE_URL": url}
-    started = time.monotonic()
-    report = run_sync(settings, destination="klaviyo", configs=configs(), environ=environ)
-    finished = time.monotonic()
-    return {"report": report.as_dict(), "started": started, "finished": finished, "spans": spans}
+    return timed_sync(database, "klaviyo", options, environ, _operation)
 
 
-def _instrument(spans: list[dict[str, Any]]) -> None:
-    """Record each HTTP request (with its limiter and retry waits) and each ledger write the sync
-    makes, with wall start and duration, by wrapping what the runner calls; activations/ stays
-    as it is. Diagnostic only: the wrappers cost microseconds per call."""
-    from activations import runner
-    from activations.http import HttpClient
-
-    request = HttpClient.request
-
-    def timed_request(self: HttpClient, method: str, path: str, **options: Any) -> Any:
-        stats = self.stats
-        before = (stats.requests, stats.limiter_wait_seconds + stats.retry_wait_seconds)
-        started = time.monotonic()
-        try:
-            return request(self, method, path, **options)
-        finally:
-            limit = options.get("limit")
-            spans.append(
-                {
-                    "kind": "http",
-                    "operation": limit.name.removeprefix("klaviyo:") if limit else path,
-                    "start": started,
-                    "seconds": time.monotonic() - started,
-                    "attempts": stats.requests - before[0],
-                    "waited": stats.limiter_wait_seconds + stats.retry_wait_seconds - before[1],
-                }
-            )
-
-    HttpClient.request = timed_request  # type: ignore[method-assign]
-    sink = runner._LedgerSink  # the runner's acknowledgement sink: every ledger write
-    for name in SINK_METHODS:
-        setattr(sink, name, _timed_write(getattr(sink, name), name, spans))
-
-
-def _timed_write(
-    method: Callable[..., None], name: str, spans: list[dict[str, Any]]
-) -> Callable[..., None]:
-    """`method` of the sink, recording how long each write took (its transaction included)."""
-
-    def timed(self: Any, *args: Any, **kwargs: Any) -> None:
-        started = time.monotonic()
-        method(self, *args, **kwargs)
-        spans.append(
-            {
-                "kind": "ledger",
-                "operation": name,
-                "start": started,
-                "seconds": time.monotonic() - started,
-            }
-        )
-
-    return timed
+def _operation(method: str, path: str, limit: Any) -> str:
+    """A call's spec operationId, which is its rate-limit bucket's name."""
+    return limit.name.removeprefix("klaviyo:") if limit else path
 
 
 def baseline(url: str, sample: int) -> dict[str, Any]:
@@ -378,18 +274,6 @@ class Result:
         return int(self.report["api_calls"]) / (self.members / 1000)
 
 
-def child(
-    step: str, arguments: Sequence[str], scale: float, folder: Path
-) -> tuple[Any, StepResult]:
-    """Run a step of this module in a child process at `scale`; return its JSON and its time."""
-    out = folder / f"{step}.json"
-    command = [sys.executable, "-m", "benchmarks.klaviyo_sync", "--step", step, *arguments]
-    measured = run_step(
-        step, [*command, "--out", str(out)], {"COHORTFLOW_TIME_SCALE": f"{scale:g}"}
-    )
-    return json.loads(out.read_text(encoding="utf-8")), measured
-
-
 def run(adds: int, removes: int, sample: int, scale: float) -> Result:
     """Set up, time the sync, check it landed, measure the baseline, and compute the results."""
     from activations.sandbox import SandboxServer
@@ -405,6 +289,9 @@ def run(adds: int, removes: int, sample: int, scale: float) -> Result:
         database = str(folder / "warehouse.duckdb")
         sync_args = ["--database", database, "--url", server.url]
         where = (scale, folder)
+
+        def child(step: str, arguments: Sequence[str], *where: Any) -> tuple[Any, StepResult]:
+            return sync_setup.child("benchmarks.klaviyo_sync", step, arguments, *where)
 
         def publish_step(first: int, count: int, as_of: datetime) -> None:
             window = ["--first", str(first), "--count", str(count), "--as-of", as_of.isoformat()]
@@ -444,7 +331,7 @@ def run(adds: int, removes: int, sample: int, scale: float) -> Result:
         report=timed["report"],
         operations=operations,
         phases=phases(timed, operations, scale),
-        baseline_member_seconds=baseline_seconds_per_member(measured["done"], window),
+        baseline_member_seconds=steady_window_seconds_per_member(measured["done"], window),
         baseline_naive_seconds=(measured["done"][-1] - measured["started"]) / sample,
         baseline_stats=measured["stats"],
     )
@@ -479,20 +366,6 @@ def check_baseline(members: set[str], sample: int) -> None:
     """The per-record loop must have put every sampled person in its list."""
     if len(members) != sample:
         raise RuntimeError(f"the baseline list holds {len(members)} of {sample} people")
-
-
-def baseline_seconds_per_member(done: Sequence[float], window: int) -> float:
-    """Wall seconds per member of a long per-record run, from a sample.
-
-    Its list calls are held to `window` (150) per API minute: the sample's first `window` people
-    ride the burst an idle minute allows (10 per second), every later `window` wait for the
-    minute to pass. So the sample's own average flatters it; the time its last `window` people
-    took (completion of person m-window to person m, one full steady window) is what every
-    further `window` people cost, and a run of N members takes about N times that per member.
-    """
-    if len(done) <= window:
-        raise ValueError(f"the baseline sample must exceed {window} people")
-    return (done[-1] - done[-1 - window]) / window
 
 
 def phases(timed: Mapping[str, Any], operations: Sequence[Any], scale: float) -> list[Phase]:
