@@ -39,8 +39,6 @@ changed), and split by phase.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import tempfile
 import time
@@ -60,7 +58,6 @@ from benchmarks.sync_setup import (
     SEGMENT,
     TARGET_FRACTION,
     TARGET_RATIO,
-    publish,
     steady_window_seconds_per_member,
     timed_sync,
 )
@@ -510,37 +507,14 @@ def notes(r: Result) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--adds", type=int, default=ADDS, help="people who enter (timed sync)")
-    parser.add_argument("--removes", type=int, default=REMOVES, help="people who leave")
-    parser.add_argument("--sample", type=int, default=SAMPLE, help="baseline people (> 150)")
-    parser.add_argument("--time-scale", type=float, default=TIME_SCALE, help="API s per wall s")
-    parser.add_argument("--step", choices=["publish", "sync", "baseline"], help=argparse.SUPPRESS)
-    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--first", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--people", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--as-of", type=datetime.fromisoformat, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.step is not None:
-        found: Any = None
-        if args.step == "publish":
-            publish(args.database, args.first, args.count, args.people, args.as_of)
-        elif args.step == "sync":
-            found = sync(args.database, args.url)
-        else:
-            found = baseline(args.url, args.sample)
-        args.out.write_text(json.dumps(found), encoding="utf-8")
-        return ""
-    if args.adds < 1 or args.removes < 1:
-        parser.error("--adds and --removes must be at least 1")
-    if args.sample <= list_window():
-        parser.error(f"--sample must exceed {list_window()} (one steady window of list calls)")
-    table = report(run(args.adds, args.removes, args.sample, args.time_scale))
-    print(table)
-    return table
+    defaults = (ADDS, REMOVES, SAMPLE, TIME_SCALE)
+
+    def measure(adds: int, removes: int, sample: int, scale: float) -> str:
+        return report(run(adds, removes, sample, scale))
+
+    return sync_setup.main(
+        argv, __doc__, defaults, (sync, baseline), measure, sample_over=list_window()
+    )
 
 
 if __name__ == "__main__":

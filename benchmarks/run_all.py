@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import change_detection, foundation, klaviyo_sync, quality_checks
+from benchmarks import change_detection, foundation, klaviyo_sync, omnisend_sync, quality_checks
 from benchmarks.machine import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], str]] = {
     "foundation": foundation.main,
     "change_detection": change_detection.main,
     "klaviyo_sync": klaviyo_sync.main,
+    "omnisend_sync": omnisend_sync.main,
     "quality_checks": quality_checks.main,
 }
 

@@ -9,6 +9,7 @@ competes with the sync for the GIL, and each step's wall time and peak memory ar
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -180,3 +181,54 @@ def steady_window_seconds_per_member(done: Sequence[float], window: int) -> floa
     if len(done) <= window:
         raise ValueError(f"the baseline sample must exceed {window} people")
     return (done[-1] - done[-1 - window]) / window
+
+
+def main(
+    argv: list[str] | None,
+    doc: str | None,
+    defaults: tuple[int, int, int, float],
+    steps: tuple[Callable[[Path, str], Any], Callable[[str, int], Any]],
+    measure: Callable[[int, int, int, float], str],
+    *,
+    sample_over: int,
+) -> str:
+    """A sync benchmark's command line: `--adds`, `--removes`, `--sample` (the per-record
+    baseline's people, more than `sample_over`, its binding limit per minute) and
+    `--time-scale`, defaulting to `defaults`; or, in a child process, one hidden `--step`
+    (publish, sync or baseline, the latter two from `steps`). Prints and returns the report
+    `measure(adds, removes, sample, time_scale)` made."""
+    adds, removes, sample, scale = defaults
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--adds", type=int, default=adds, help="people who enter (timed sync)")
+    parser.add_argument("--removes", type=int, default=removes, help="people who leave")
+    parser.add_argument(
+        "--sample", type=int, default=sample, help=f"baseline people (> {sample_over})"
+    )
+    parser.add_argument("--time-scale", type=float, default=scale, help="API s per wall s")
+    parser.add_argument("--step", choices=["publish", "sync", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--people", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step is not None:
+        sync, baseline = steps
+        found: Any = None
+        if args.step == "publish":
+            publish(args.database, args.first, args.count, args.people, args.as_of)
+        elif args.step == "sync":
+            found = sync(args.database, args.url)
+        else:
+            found = baseline(args.url, args.sample)
+        args.out.write_text(json.dumps(found), encoding="utf-8")
+        return ""
+    if args.adds < 1 or args.removes < 1:
+        parser.error("--adds and --removes must be at least 1")
+    if args.sample <= sample_over:
+        parser.error(f"--sample must exceed {sample_over} (one minute of the baseline's limit)")
+    table = measure(args.adds, args.removes, args.sample, args.time_scale)
+    print(table)
+    return table

@@ -8,7 +8,6 @@ enter/exit events delivered, and a contact's traits.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,18 +109,9 @@ KLAVIYO = Vendor(
 
 
 def _settled(app: OmnisendSandbox) -> None:
-    """Wait (bounded) until every accepted tag change and batch is applied: both are
-    asynchronous at Omnisend, a few API milliseconds at the sandbox's time scale."""
-    deadline = time.monotonic() + 10
-    while True:
-        with app.state.lock:
-            app.state.advance()
-            busy = app.state.tag_changes or any(
-                b.results is None for b in app.state.batches.values()
-            )
-        if not busy or time.monotonic() > deadline:
-            return
-        time.sleep(0.01)
+    """Batches and tag changes are asynchronous at Omnisend (a few API milliseconds at the
+    sandbox's time scale): read the brand once they are applied."""
+    app.state.settle(timeout=10)
 
 
 def _omnisend_holders(app: OmnisendSandbox, segment: str) -> set[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -161,6 +162,23 @@ class OmnisendState:
         for batch in sorted(self.batches.values(), key=lambda b: b.created_at):
             if batch.results is None and batch.due_at <= now:
                 self._finish(batch)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait (at most `timeout` wall seconds) until every accepted batch is finished and
+        every tag change applied, as a test or benchmark must before reading what the brand
+        holds; False if some were still pending at the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                self.advance()
+                busy = bool(self.tag_changes) or any(
+                    b.results is None for b in self.batches.values()
+                )
+            if not busy:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
     def find(self, email: str | None, phone: str | None) -> Contact | None:
         """The contact with this email, else with this phone."""
