@@ -63,7 +63,7 @@ API_VERSION = "2026-03-15"
 DEFAULT_BASE_URL = "https://api.omnisend.com/api"
 MAX_BATCH_ITEMS = 100
 MAX_TAG_ADDRESSES = 250
-LIST_PAGE = 100
+BATCH_PAGE = 250  # the most `GET /batches` lists per page
 # "rate limited to 400 requests per minute", per brand across keys; the tag routes also to 60.
 BRAND = RateLimit(f"{NAME}:brand", burst=None, steady=400)
 TAGS = RateLimit(f"{NAME}:tags", burst=None, steady=60)
@@ -445,7 +445,13 @@ class OmnisendDestination:
                 "GET",
                 "/batches",
                 limit=BRAND,
-                params={"endpoint": "events", "limit": LIST_PAGE, "offset": offset},
+                params={
+                    "endpoint": "events",
+                    # Omnisend filters by day; a listing newer than `since` stops earlier still.
+                    "dateFrom": since.date().isoformat(),
+                    "limit": BATCH_PAGE,
+                    "offset": offset,
+                },
             ).json()
             batches = page.get("batches") or []
             for batch in batches:
@@ -458,9 +464,9 @@ class OmnisendDestination:
                 found.update(event_id for event_id, r in outcome.results.items() if r.ok)
                 if wanted <= found:
                     return wanted
-            if len(batches) < LIST_PAGE:
+            if len(batches) < BATCH_PAGE:
                 return wanted & found
-            offset += LIST_PAGE
+            offset += BATCH_PAGE
 
     # ------------------------------------------------------------ batches
 

@@ -8,7 +8,7 @@ import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from activations.sandbox.omnisend.problems import Problem, invalid
@@ -244,13 +244,16 @@ def get_batch_items(state: OmnisendState, call: Call) -> Reply:
 
 
 def list_batches(state: OmnisendState, call: Call) -> Reply:
-    """GET /batches?endpoint=...: newest first, offset paging."""
+    """GET /batches?endpoint=...: newest first, offset paging; `dateFrom` and `dateTo`
+    (yyyy-mm-dd, inclusive, UTC) bound the day a batch was created on."""
     query = call.query
+    days = {bound: _day(bound, query[bound]) for bound in ("dateFrom", "dateTo") if bound in query}
     batches = [
         b
         for b in sorted(state.batches.values(), key=lambda b: b.created_at, reverse=True)
         if b.endpoint == query["endpoint"]
         and ("status" not in query or _status(b) == query["status"])
+        and days.get("dateFrom", date.min) <= _created_on(state, b) <= days.get("dateTo", date.max)
     ]
     offset, limit = int(query.get("offset", 0)), int(query.get("limit", DEFAULT_PAGE))
     return Reply(
@@ -260,6 +263,17 @@ def list_batches(state: OmnisendState, call: Call) -> Reply:
             "paging": {"offset": offset, "limit": limit},
         },
     )
+
+
+def _day(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(name, "invalid_format", "expected a date as yyyy-mm-dd") from None
+
+
+def _created_on(state: OmnisendState, batch: Batch) -> date:
+    return state.clock.datetime_at(batch.created_at).date()
 
 
 def batch_document(state: OmnisendState, batch: Batch) -> dict[str, Any]:

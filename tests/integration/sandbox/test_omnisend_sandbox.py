@@ -322,6 +322,26 @@ def test_batches_are_listed_by_endpoint(client: httpx.Client) -> None:
     problem(client.get("/batches"), 400)  # endpoint is a required query parameter
 
 
+def test_batches_are_listed_from_a_day_on(
+    client: httpx.Client, sandbox: OmnisendSandbox, clock: FakeClock
+) -> None:
+    event = {"eventName": "viewed", "origin": "api", "contact": {"email": "e@example.com"}}
+    body = {"method": "POST", "endpoint": "events", "items": [event]}
+    yesterdays = client.post("/batches", json=body).json()["batchID"]
+    clock.now += 86_400
+    todays = client.post("/batches", json=body).json()["batchID"]
+    today = sandbox.state.now_datetime().date()
+
+    def listed(**params: str) -> list[str]:
+        page = client.get("/batches", params={"endpoint": "events", **params})
+        return [b["batchID"] for b in page.json()["batches"]]
+
+    assert listed() == [todays, yesterdays]
+    assert listed(dateFrom=today.isoformat()) == [todays]
+    assert listed(dateTo=str(today.fromordinal(today.toordinal() - 1))) == [yesterdays]
+    problem(client.get("/batches", params={"endpoint": "events", "dateFrom": "03/12"}), 400)
+
+
 # ------------------------------------------------------------------------------ commands
 
 

@@ -46,6 +46,7 @@ class FakeOmnisend:
 
     def __init__(self, item_status: Callable[[dict[str, Any]], int] = lambda item: 200) -> None:
         self.calls: list[tuple[str, str, Any]] = []
+        self.requests: list[tuple[str, httpx.URL, Any]] = []
         self.batches: dict[str, dict[str, Any]] = {}
         self.item_status = item_status
 
@@ -53,6 +54,7 @@ class FakeOmnisend:
         body = json.loads(request.content) if request.content else None
         path = request.url.path
         self.calls.append((request.method, path, body))
+        self.requests.append((request.method, request.url, body))
         if request.method == "POST" and path == "/batches":
             batch_id = f"b{len(self.batches)}"
             self.batches[batch_id] = body
@@ -169,6 +171,11 @@ def test_an_event_left_in_doubt_is_looked_for_and_never_sent_twice() -> None:
     assert ids == [event_uuid("e1"), event_uuid("e2")]
     assert {(a.event_id, a.ok) for a in sink.events_} == {("e1", True), ("e2", True)}
     assert sink.events_sent == ["e2"], "only the event Omnisend does not hold goes out again"
+    (listing,) = [
+        url for method, url, _ in fake.requests if method == "GET" and url.path == "/batches"
+    ]
+    # Only batches from the day the first in-doubt event was sent (less the clock margin) on.
+    assert listing.params["dateFrom"] == "2026-06-30" and listing.params["endpoint"] == "events"
 
 
 def test_a_lost_answer_to_an_event_batch_is_not_resent() -> None:
