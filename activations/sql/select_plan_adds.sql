@@ -10,9 +10,17 @@ select
     cur.email,
     cur.phone,
     cur.traits
-from {models_schema}.segment_membership as cur
-where cur.segment = :segment
-    and cur.{key_column} is not null
+from (
+    -- Two people sharing a key (a household's phone) are one contact at the destination: the
+    -- one with the smallest person_id is sent, so its traits do not flip from run to run.
+    select
+        m.*,
+        row_number() over (partition by m.{key_column} order by m.person_id) as key_rank
+    from {models_schema}.segment_membership as m
+    where m.segment = :segment
+        and m.{key_column} is not null
+) as cur
+where cur.key_rank = 1
     and (
         not exists (
             select 1

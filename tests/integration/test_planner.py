@@ -265,3 +265,27 @@ def test_events_start_after_the_baseline_and_are_never_planned_twice(location: s
             )
         after = plan_for(warehouse)
         assert after.entered_events + after.exited_events == 1
+
+
+def test_two_people_sharing_a_key_are_one_row_whose_traits_never_flip(location: str) -> None:
+    # p2 and p1 share one email (a household address): the destination holds one contact for
+    # it, so the plan sends one row, p1's (the smaller person_id), and, once acknowledged,
+    # plans no update for it run after run.
+    members = {
+        ("vip", "p2"): ("home@example.com", "h-of-p2"),
+        ("vip", "p1"): ("home@example.com", "h-of-p1"),
+        ("vip", "p3"): ("solo@example.com", "h-of-p3"),
+    }
+    with fresh_state(location) as warehouse:
+        for day in range(3):
+            run(warehouse, members, T0 + timedelta(days=day))
+            plan = approved_plan(warehouse)
+            if day == 0:
+                assert (plan.adds, plan.updates) == (2, 0)
+                assert rows(warehouse, plan, "add") == {
+                    "home@example.com": "h-of-p1",
+                    "solo@example.com": "h-of-p3",
+                }
+            else:
+                assert (plan.adds, plan.updates, plan.removes) == (0, 0, 0)
+            sync(warehouse, plan, fails=set())
