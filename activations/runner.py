@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Connection
 
 from activations.changes import last_run_id
-from activations.destinations.base import Destination
+from activations.destinations.base import AckSink, Destination
 from activations.destinations.registry import open_destination, unavailable_reason
 from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
@@ -38,7 +38,7 @@ from activations.migrations import migrate
 from activations.planner import build_plan, consent_work, segment_work
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
-from activations.rows import Event, EventAck, RowAck, RowIntent
+from activations.rows import Event, EventAck, RowAck, RowIntent, SegmentWork
 from activations.segment_config import (
     SegmentConfig,
     require_routed,
@@ -336,6 +336,7 @@ def _sync(
             sample_size=0,
         )
     sink = _LedgerSink(settings, destination, report)
+    sending: list[tuple[SegmentReport, SegmentWork]] = []
     for segment_plan in plan.segments:
         segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
         report.segments.append(segment_report)
@@ -347,13 +348,6 @@ def _sync(
         if segment_plan.blocked:
             segment_report.status = "blocked"
             segment_report.message = segment_plan.block_reason
-            continue
-        if report.error is not None:
-            segment_report.status = "not sent"
-            segment_report.message = (
-                f"{destination}/{segment_plan.segment}: not sent, {destination} had refused "
-                "the credentials"
-            )
             continue
         config = routed[segment_plan.segment]
         with connect(settings.warehouse) as connection:
@@ -368,33 +362,22 @@ def _sync(
         if work.empty:
             segment_report.status = "synced" if unaddressed else "up to date"
             continue
-        calls, waited = client.stats.requests, _waited(client)
-        try:
-            target.sync_segment(work, sink)
-        except WarehouseError:
-            raise
-        except CohortflowError as error:
+        sending.append((segment_report, work))
+    # Every segment's exits before any segment's entries: a leaver stops receiving one
+    # segment's messages before a newcomer is welcomed into another's.
+    exited = [
+        (segment_report, work)
+        for segment_report, work in sending
+        if _send(target.sync_exits, work, segment_report, report, sink, client)
+    ]
+    for segment_report, work in exited:
+        _send(target.sync_entries, work, segment_report, report, sink, client)
+    for segment_report, _ in sending:
+        if segment_report.status not in ("failed", "not sent") and (
+            segment_report.failed or segment_report.failed_events
+        ):
             segment_report.status = "failed"
-            if _refused_credentials(error):
-                report.error = _destination_error(destination, error)
-                segment_report.message = (
-                    f"{destination}/{segment_plan.segment}: stopped when {destination} refused "
-                    "the credentials"
-                )
-            else:
-                # The vendor failed the segment as a whole (retries exhausted on a lookup, an
-                # unexpected answer): what it confirmed is recorded, the rest is retried next
-                # run, and the other segments still go out.
-                segment_report.message = (
-                    f"{destination}/{segment_plan.segment}: {error}. Confirmed rows are "
-                    "recorded; the rest is sent again by the next sync."
-                )
-        else:
-            if segment_report.failed or segment_report.failed_events:
-                segment_report.status = "failed"
-                segment_report.message = _failures_message(segment_report)
-        segment_report.api_calls = client.stats.requests - calls
-        segment_report.rate_limit_wait_seconds = _waited(client) - waited
+            segment_report.message = _failures_message(segment_report)
     sink.segment = None
     sync_consents = getattr(target, "sync_consents", None)
     report.consent_held = consent_hold
@@ -409,6 +392,51 @@ def _sync(
             )
         if not consent.empty:
             sync_consents(consent, sink)
+
+
+def _send(
+    phase: Callable[[SegmentWork, AckSink], None],
+    work: SegmentWork,
+    segment_report: SegmentReport,
+    report: SyncReport,
+    sink: _LedgerSink,
+    client: HttpClient,
+) -> bool:
+    """One phase of one segment (its exits or its entries), its calls and waits counted into
+    its report; False if the segment failed as a whole, so its next phase is not sent."""
+    destination = report.destination
+    if report.error is not None:
+        segment_report.status = "not sent"
+        segment_report.message = (
+            f"{destination}/{work.segment}: not sent, {destination} had refused the credentials"
+        )
+        return False
+    sink.segment = segment_report
+    calls, waited = client.stats.requests, _waited(client)
+    try:
+        phase(work, sink)
+    except WarehouseError:
+        raise
+    except CohortflowError as error:
+        segment_report.status = "failed"
+        if _refused_credentials(error):
+            report.error = _destination_error(destination, error)
+            segment_report.message = (
+                f"{destination}/{work.segment}: stopped when {destination} refused the credentials"
+            )
+        else:
+            # The vendor failed the segment as a whole (retries exhausted on a lookup, an
+            # unexpected answer): what it confirmed is recorded, the rest is retried next run,
+            # and the other segments still go out.
+            segment_report.message = (
+                f"{destination}/{work.segment}: {error}. Confirmed rows are recorded; the rest "
+                "is sent again by the next sync."
+            )
+        return False
+    finally:
+        segment_report.api_calls += client.stats.requests - calls
+        segment_report.rate_limit_wait_seconds += _waited(client) - waited
+    return True
 
 
 def _refused_credentials(error: CohortflowError) -> bool:

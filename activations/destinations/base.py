@@ -61,7 +61,12 @@ class Destination(Protocol):
         """Raise a one-line error naming the segment when the options of the segments routed
         here (by segment) cannot be synced, alone or together."""
 
-    def sync_segment(self, work: SegmentWork, sink: AckSink) -> None: ...
+    def sync_exits(self, work: SegmentWork, sink: AckSink) -> None:
+        """Send `work`'s exits (exit events, removals). The runner calls this for every segment
+        of the sync before any `sync_entries`."""
+
+    def sync_entries(self, work: SegmentWork, sink: AckSink) -> None:
+        """Send `work`'s entries (adds, updates, enter events)."""
 
 
 class ConsentDestination(Destination, Protocol):

@@ -321,29 +321,28 @@ class KlaviyoDestination:
                 )
             lists[name] = segment
 
-    def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
-        """Exits first ("Exited" events, then leavers removed from the list), then adds and
-        updates upserted into the list, then "Entered" events.
-
-        A leaver stops receiving the segment's flow before anyone new is welcomed into it. The
-        "Exited" event goes while the profile is still in the list, so a flow that filters on
-        list membership, or is stopped by the exit, still finds the person; "Entered" events
-        go last, so they land on the profiles just imported."""
-        if work.empty:
-            return
+    def sync_exits(self, work: SegmentWork, sink: AckSink) -> None:
+        """ "Exited" events, then leavers removed from the list. The runner sends every
+        segment's exits before any segment's entries: a leaver stops receiving a flow before
+        anyone new is welcomed into one. The event goes while the profile is still in the list,
+        so a flow that filters on list membership, or is stopped by the exit, still finds the
+        person."""
         options = parse_options(KlaviyoOptions, work.segment, work.options)
-        list_id = None
-        if work.adds or work.updates or work.removes:
-            list_id = self._list_id(options.list_name)
         self._events([e for e in work.events if e.change == "exited"], work, options, sink)
-        if work.removes and list_id is not None:
+        if work.removes:
+            list_id = self._list_id(options.list_name)
             self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
-        if list_id is not None and (work.adds or work.updates):
+
+    def sync_entries(self, work: SegmentWork, sink: AckSink) -> None:
+        """Adds and updates upserted into the list, then "Entered" events, which so land on
+        the profiles just imported."""
+        options = parse_options(KlaviyoOptions, work.segment, work.options)
+        if work.adds or work.updates:
             upserts: list[tuple[Member, Operation]] = [
                 *((m, "add") for m in work.adds),
                 *((m, "update") for m in work.updates),
             ]
-            self._upsert(upserts, work.key, list_id, sink)
+            self._upsert(upserts, work.key, self._list_id(options.list_name), sink)
         self._events([e for e in work.events if e.change == "entered"], work, options, sink)
 
     def _events(

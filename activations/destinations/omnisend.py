@@ -1,6 +1,7 @@
 """Omnisend: segment members as contacts carrying the segment's tag, and enter/exit events.
 
-What a sync sends, per segment (docs/destinations/omnisend.md):
+What a sync sends (docs/destinations/omnisend.md), 1 and 2 for every segment before 3 and 4 for
+any:
 1. "exited" events, then the tag removed from leavers (`DELETE /contacts/tags`): a leaver stops
    receiving the segment's automation before anyone new is welcomed into it;
 2. adds and updates upserted as contacts through `POST /batches` (100 per batch, asynchronous),
@@ -289,28 +290,35 @@ class OmnisendDestination:
                 )
             tags[tag] = segment
 
-    def sync_segment(self, work: SegmentWork, sink: AckSink) -> None:
-        """Exits first (events, then tag removals), then upserts, tags and "entered" events."""
-        if work.empty:
-            return
-        options = parse_options(OmnisendOptions, work.segment, work.options)
-        if work.key not in _IDENTIFIER:
-            raise OmnisendConfigError(
-                f"segment {work.segment}: Omnisend identifies contacts by email or phone; "
-                f"set `key: email` or `key: phone` instead of {work.key}."
-            )
+    def sync_exits(self, work: SegmentWork, sink: AckSink) -> None:
+        """ "Exited" events, then the tag taken from leavers. The runner sends every segment's
+        exits before any segment's entries: a leaver stops receiving an automation before
+        anyone new is welcomed into one."""
+        options = self._options(work)
         exits = [event for event in work.events if event.change == "exited"]
-        entries = [event for event in work.events if event.change == "entered"]
         self._send_events(exits, work, options, sink)
         if work.removes:
             self._remove_tag(work.removes, work.key, options.tag_name, sink)
+
+    def sync_entries(self, work: SegmentWork, sink: AckSink) -> None:
+        """Adds and updates upserted and tagged, then "entered" events."""
+        options = self._options(work)
         upserts: list[tuple[Member, Operation]] = [
             *((m, "add") for m in work.adds),
             *((m, "update") for m in work.updates),
         ]
         if upserts:
             self._upsert(upserts, work.key, options, sink)
+        entries = [event for event in work.events if event.change == "entered"]
         self._send_events(entries, work, options, sink)
+
+    def _options(self, work: SegmentWork) -> OmnisendOptions:
+        if work.key not in _IDENTIFIER:
+            raise OmnisendConfigError(
+                f"segment {work.segment}: Omnisend identifies contacts by email or phone; "
+                f"set `key: email` or `key: phone` instead of {work.key}."
+            )
+        return parse_options(OmnisendOptions, work.segment, work.options)
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Email consent the warehouse holds, as the contact's email channel status: subscribed

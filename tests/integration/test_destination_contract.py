@@ -66,6 +66,29 @@ def test_first_sync_is_a_baseline_without_enter_events(duckdb_url: str, vendor: 
     assert report.status == "synced" and [s.added for s in report.segments] == [230]
 
 
+def test_every_segments_leavers_go_before_any_segments_newcomers(
+    duckdb_url: str, vendor: Vendor
+) -> None:
+    # Segment "lapsed" sorts first and gains a member; "vip" loses one. The vip leaver's exit
+    # event and removal still go before the lapsed newcomer is added and welcomed.
+    store = store_of(20)
+    store.members[("lapsed", "p0019")] = store.members.pop(("vip", "p0019"))
+    with vendor.sandbox() as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(vendor, warehouse, url, "lapsed", "vip")
+        store.members[("lapsed", "p0005")] = store.members.pop(("vip", "p0005"))
+        publish(warehouse, store, T0 + timedelta(days=1))
+        report = sync(vendor, warehouse, url, "lapsed", "vip")
+        delivered = vendor.events(app)
+        assert vendor.holders(app, "vip") == store.email_members("vip")
+        assert vendor.holders(app, "lapsed") == store.email_members("lapsed")
+    assert [s.segment for s in report.segments] == ["lapsed", "vip"]
+    assert [(e.change, e.key) for e in delivered] == [
+        ("exited", "person5@example.com"),
+        ("entered", "person5@example.com"),
+    ]
+
+
 @pytest.mark.postgres
 def test_changes_converge_with_exactly_one_event_each(
     warehouse_location: str, vendor: Vendor

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from activations.rows import Event, EventAck, RowAck, RowIntent
+from activations.destinations.base import AckSink, Destination
+from activations.rows import Event, EventAck, RowAck, RowIntent, SegmentWork
 
 
 @dataclass
@@ -38,3 +39,9 @@ class Sink:
 
     def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
         self.subscribed.extend(subscribed)
+
+
+def send(target: Destination, work: SegmentWork, sink: AckSink) -> None:
+    """One segment through `target` as the runner sends it: its exits, then its entries."""
+    target.sync_exits(work, sink)
+    target.sync_entries(work, sink)

@@ -30,7 +30,7 @@ from activations.rows import (
     PlanRow,
     SegmentWork,
 )
-from tests.support.sink import Sink
+from tests.support.sink import Sink, send
 
 
 def member(i: int, **traits: Any) -> Member:
@@ -97,7 +97,7 @@ def test_jobs_stay_within_the_profile_count_and_payload_size() -> None:
 def test_an_empty_plan_makes_no_http_call() -> None:
     calls: list[httpx.Request] = []
     target = destination(lambda request: calls.append(request) or jsonapi(500, {}))
-    target.sync_segment(work(), Sink())
+    send(target, work(), Sink())
     target.sync_consents(ConsentWork(subscribe=[], unsubscribe=[]), Sink())
     assert calls == []
 
@@ -129,7 +129,7 @@ def test_only_rows_the_job_did_not_reject_are_acknowledged() -> None:
         raise AssertionError(f"unexpected {request.method} {path}")
 
     sink = Sink()
-    destination(handler).sync_segment(work(adds=[member(0), member(1)], updates=[member(2)]), sink)
+    send(destination(handler), work(adds=[member(0), member(1)], updates=[member(2)]), sink)
     outcome = {ack.destination_key: (ack.ok, ack.operation, ack.retryable) for ack in sink.rows_}
     assert outcome == {
         "m0@example.com": (True, "add", False),
@@ -149,7 +149,7 @@ def test_a_job_failing_rows_it_does_not_name_acknowledges_none_of_them() -> None
         return jsonapi(200, {"data": [], "links": {}})
 
     sink = Sink()
-    destination(handler).sync_segment(work(adds=[member(0), member(1)]), sink)
+    send(destination(handler), work(adds=[member(0), member(1)]), sink)
     assert [(a.ok, a.retryable) for a in sink.rows_] == [(False, True), (False, True)]
 
 
@@ -198,7 +198,7 @@ def test_a_job_is_first_looked_at_a_poll_interval_after_it_was_submitted() -> No
     target, polls = polling_destination(clock, finished_after=1, request_seconds=2.0)
     members = [member(i) for i in range(MAX_JOB_PROFILES * 3)]
     sink = Sink()
-    target.sync_segment(work(adds=members), sink)
+    send(target, work(adds=members), sink)
     assert len(polls) == 3
     assert clock.slept == []
     assert all(ack.ok for ack in sink.rows_) and len(sink.rows_) == len(members)
@@ -208,7 +208,7 @@ def test_a_job_that_never_finishes_is_left_at_the_deadline_and_retried_next_run(
     clock = FakeClock()
     target, polls = polling_destination(clock, finished_after=10**6, request_seconds=0.0)
     sink = Sink()
-    target.sync_segment(work(adds=[member(0)]), sink)
+    send(target, work(adds=[member(0)]), sink)
     # Pauses double from 1 s to the 10 s cap until 30 API seconds after submission.
     assert clock.slept == [1.0, 2.0, 4.0, 8.0, 10.0, 5.0]
     assert len(polls) == 6
@@ -229,7 +229,7 @@ def test_an_unanswered_list_create_is_followed_by_a_lookup_not_a_second_create()
         return jsonapi(202, job("complete", 1))
 
     sink = Sink()
-    destination(handler).sync_segment(work(adds=[member(0)]), sink)
+    send(destination(handler), work(adds=[member(0)]), sink)
     assert len(creates) == 1
     assert [a.ok for a in sink.rows_] == [True]
 
@@ -252,7 +252,8 @@ def test_removes_look_up_unknown_profile_ids_and_remember_them() -> None:
     removes = [PlanRow(key, key, "h") for key in ("a@x.com", "b@x.com", "c@x.com")]
     sink = Sink()
     target = destination(handler)
-    target.sync_segment(
+    send(
+        target,
         SegmentWork(
             segment="vip",
             options={"list": "VIPs"},
@@ -283,7 +284,7 @@ def test_a_rejected_event_batch_is_split_until_only_the_bad_event_is_refused() -
         for i, email in enumerate(["a@x.com", "bad@x.com", "c@x.com", "d@x.com", "e@x.com"])
     ]
     sink = Sink()
-    destination(handler).sync_segment(work(events=events), sink)
+    send(destination(handler), work(events=events), sink)
     assert {a.event_id: a.ok for a in sink.events_} == {
         "e0": True,
         "e1": False,
@@ -315,7 +316,7 @@ def test_event_requests_stay_under_five_megabytes() -> None:
         for i in range(1_000)
     ]
     sink = Sink()
-    destination(handler).sync_segment(work(events=events), sink)
+    send(destination(handler), work(events=events), sink)
     assert len(sizes) >= 2 and max(sizes) <= 5_000_000
     assert sum(a.ok for a in sink.events_) == 1_000
 
@@ -336,7 +337,8 @@ def test_a_stale_remembered_profile_id_is_looked_up_again() -> None:
         return httpx.Response(204)
 
     sink = Sink()
-    destination(handler).sync_segment(
+    send(
+        destination(handler),
         SegmentWork(
             segment="vip",
             options={"list": "VIPs"},
@@ -377,6 +379,6 @@ def test_a_5xx_on_list_create_is_followed_by_a_lookup_not_a_failed_segment() -> 
         return jsonapi(202, job("complete", 1))
 
     sink = Sink()
-    destination(handler).sync_segment(work(adds=[member(0)]), sink)
+    send(destination(handler), work(adds=[member(0)]), sink)
     assert creates == [1]
     assert [a.ok for a in sink.rows_] == [True]

@@ -19,7 +19,7 @@ from activations.destinations.omnisend import (
 )
 from activations.http import HttpClient, RetryPolicy
 from activations.rows import Event, Member, PlanRow, SegmentWork
-from tests.support.sink import Sink
+from tests.support.sink import Sink, send
 
 T = datetime(2026, 6, 30, 12)
 
@@ -99,7 +99,7 @@ def test_upserts_send_no_consent_and_no_welcome_and_only_confirmed_contacts_are_
         lambda item: 400 if item["identifiers"][0]["id"] == "m1@example.com" else 200
     )
     sink = Sink()
-    destination(fake).sync_segment(work(adds=[member(0), member(1), member(2)]), sink)
+    send(destination(fake), work(adds=[member(0), member(1), member(2)]), sink)
     for item in fake.posted("contacts"):
         (identifier,) = item["identifiers"]
         assert identifier["sendWelcomeMessage"] is False and "channels" not in identifier
@@ -121,7 +121,7 @@ def test_tag_calls_carry_250_contacts_and_start_while_batches_are_still_being_se
         lambda item: 400 if item["identifiers"][0]["id"] == "m7@example.com" else 200
     )
     sink = Sink()
-    destination(fake).sync_segment(work(adds=[member(i) for i in range(6_000)]), sink)
+    send(destination(fake), work(adds=[member(i) for i in range(6_000)]), sink)
     tag_calls = [i for i, c in enumerate(fake.calls) if c[1] == "/contacts/tags"]
     sizes = [len(fake.calls[i][2]["emails"]) for i in tag_calls]
     assert sizes == [250] * 23 + [249]
@@ -136,7 +136,8 @@ def test_tag_calls_carry_250_contacts_and_start_while_batches_are_still_being_se
 def test_exits_go_before_entries() -> None:
     fake = FakeOmnisend()
     leaver = PlanRow("m9@example.com", "p9", "h9")
-    destination(fake).sync_segment(
+    send(
+        destination(fake),
         work(adds=[member(0)], removes=[leaver], events=[event(0), event(9, "exited")]),
         Sink(),
     )
@@ -161,12 +162,12 @@ def test_exits_go_before_entries() -> None:
 def test_an_event_left_in_doubt_is_looked_for_and_never_sent_twice() -> None:
     fake = FakeOmnisend()
     first = destination(fake)
-    first.sync_segment(work(events=[event(1)]), Sink())
+    send(first, work(events=[event(1)]), Sink())
     assert len(fake.posted("events")) == 1
     # The next sync is told event 1 was sent without a recorded answer, and event 2 too,
     # which never reached Omnisend.
     sink = Sink()
-    destination(fake).sync_segment(work(events=[event(1, sent_at=T), event(2, sent_at=T)]), sink)
+    send(destination(fake), work(events=[event(1, sent_at=T), event(2, sent_at=T)]), sink)
     ids = [item["eventID"] for item in fake.posted("events")]
     assert ids == [event_uuid("e1"), event_uuid("e2")]
     assert {(a.event_id, a.ok) for a in sink.events_} == {("e1", True), ("e2", True)}
@@ -195,7 +196,7 @@ def test_a_lost_answer_to_an_event_batch_is_not_resent() -> None:
         sleep=lambda _: None,
     )
     sink = Sink()
-    OmnisendDestination(client).sync_segment(work(events=[event(1)]), sink)
+    send(OmnisendDestination(client), work(events=[event(1)]), sink)
     assert len(fake.posted("events")) == 1, "a batch that may exist is never sent again"
     assert sink.events_sent == ["e1"]
     ((event_id, ok, retryable),) = [(a.event_id, a.ok, a.retryable) for a in sink.events_]
@@ -208,4 +209,4 @@ def test_two_segments_cannot_share_a_tag_and_person_id_is_no_omnisend_key() -> N
         target.check_options({"vip": {"tag": "VIP"}, "winback": {"tag": " VIP "}})
     target.check_options({"vip": {"tag": "VIP"}, "winback": {"tag": "Winback"}})
     with pytest.raises(OmnisendConfigError, match="by email or phone"):
-        target.sync_segment(work(adds=[member(0)], key="person_id"), Sink())
+        send(target, work(adds=[member(0)], key="person_id"), Sink())
