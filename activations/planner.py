@@ -241,9 +241,7 @@ def _segment_plan(
 
 
 def _departures(connection: Connection, ids: Mapping[str, str]) -> Any:
-    removes = rendered(connection, "select_plan_removes", **ids)
-    sql = rendered(connection, "select_plan_departures", **ids).replace("{removes_query}", removes)
-    return text(f"select count(*) from ({sql}) as departed")
+    return count_of(connection, "select_plan_departures", **ids)
 
 
 def _retrying(connection: Connection, ids: Mapping[str, str]) -> Any:
@@ -286,20 +284,18 @@ def segment_work(
     scope = {"destination": plan.destination, "segment": plan.segment}
 
     def members(kind: Operation) -> list[Member]:
-        # A key shared by two people (a shared inbox) is one profile at the destination.
-        by_key: dict[str, Member] = {}
-        for row in _plan_query(connection, state_schema, plan, kind):
-            key = str(row.destination_key)
-            if key not in by_key:
-                by_key[key] = Member(
-                    destination_key=key,
-                    person_id=str(row.person_id),
-                    traits_hash=str(row.traits_hash),
-                    email=row.email,
-                    phone=row.phone,
-                    traits=json.loads(row.traits),
-                )
-        return list(by_key.values())
+        # One row per key: the plan's queries pick one member of a shared key.
+        return [
+            Member(
+                destination_key=str(row.destination_key),
+                person_id=str(row.person_id),
+                traits_hash=str(row.traits_hash),
+                email=row.email,
+                phone=row.phone,
+                traits=json.loads(row.traits),
+            )
+            for row in _plan_query(connection, state_schema, plan, kind)
+        ]
 
     removes: list[PlanRow] = []
     profile_ids: dict[str, str] = {}

@@ -2,11 +2,14 @@
 
 A statement is `sql/<name>.sql`, or `sql/<name>.<dialect>.sql` where one warehouse needs its own
 syntax. Schema names are substituted as `{raw_schema}`-style placeholders after validation and
-dialect quoting; values are always bound parameters (`:name`).
+dialect quoting; values are always bound parameters (`:name`). A statement may include another as
+a subquery, `{{select_plan_removes}}`, so a rule written once (who the plan removes, one member per
+key) is never copied between files.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
@@ -14,6 +17,8 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 from activations.warehouse import quote_identifier
+
+_INCLUDE = re.compile(r"\{\{(\w+)\}\}")
 
 
 @cache
@@ -23,11 +28,12 @@ def _read(filename: str) -> str | None:
 
 
 def sql_text(name: str, dialect: str) -> str:
-    """The raw text of statement `name` for `dialect` (falls back to the portable version)."""
+    """The raw text of statement `name` for `dialect` (falls back to the portable version), each
+    `{{other}}` replaced by statement `other` in parentheses."""
     found = _read(f"{name}.{dialect}.sql") or _read(f"{name}.sql")
     if found is None:
         raise LookupError(f"no SQL statement named {name!r} in activations/sql")
-    return found
+    return _INCLUDE.sub(lambda include: f"(\n{sql_text(include[1], dialect)}\n)", found)
 
 
 def rendered(connection: Connection, name: str, **identifiers: str) -> str:

@@ -2,7 +2,7 @@
 -- counts. A changed email removes the old key but the person stays (with the new key), so it is
 -- not a departure; a key that became null (a load that blanked the emails) is one.
 select removed.destination_key
-from ({{removes_query}}) as removed  -- filled with select_plan_removes
+from {{select_plan_removes}} as removed
 where not exists (
     select 1
     from {models_schema}.segment_membership as cur

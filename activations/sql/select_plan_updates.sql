@@ -8,22 +8,12 @@ select
     cur.email,
     cur.phone,
     cur.traits
-from (
-    -- Two people sharing a key (a household's phone) are one contact at the destination: the
-    -- one with the smallest person_id is sent, so its traits do not flip from run to run.
-    select
-        m.*,
-        row_number() over (partition by m.{key_column} order by m.person_id) as key_rank
-    from {models_schema}.segment_membership as m
-    where m.segment = :segment
-        and m.{key_column} is not null
-) as cur
+from {{select_members_by_key}} as cur
 inner join {state_schema}.sync_ledger as held
     on held.destination = :destination
     and held.segment = :segment
     and held.destination_key = cur.{key_column}
-where cur.key_rank = 1
-    and held.traits_hash <> cur.traits_hash
+where held.traits_hash <> cur.traits_hash
     and not exists (
         select 1
         from {state_schema}.sync_row_errors as refused
