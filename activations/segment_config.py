@@ -6,13 +6,13 @@ already applied; reading it avoids a second YAML parser with its own idea of pre
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from activations.errors import CohortflowError
+from activations.manifest import read_manifest
 from activations.quality.config import CheckConfigError, SegmentChecks, segment_checks
 from activations.rows import DestinationKey
 from activations.segment_schema import Problem, validate_meta
@@ -97,11 +97,11 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
         SegmentConfigError: every problem of every segment, one line each.
         CohortflowError: the manifest is missing (run `cohortflow run` first).
     """
-    if not manifest_path.is_file():
+    manifest = read_manifest(manifest_path)
+    if manifest is None:
         raise CohortflowError(
             f"no dbt manifest at {manifest_path}: run `cohortflow run` (it builds the project)."
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     configs: dict[str, SegmentConfig] = {}
     problems: list[Problem] = []
     for node in manifest["nodes"].values():

@@ -9,7 +9,6 @@ precedence is dbt's, as for segment configuration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from activations.errors import CohortflowError
+from activations.manifest import read_manifest
 from activations.raw_contract import RAW_TABLES, RawTable
 
 # Checks a segment can make non-blocking (`blocking: {volume: false}`), by name.
@@ -93,8 +93,8 @@ def raw_table_checks(manifest_path: Path) -> tuple[RawTableChecks, ...]:
         CheckConfigError: a threshold is out of range (names the table).
     """
     sources: dict[str, Mapping[str, Any]] = {}
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(manifest_path)
+    if manifest is not None:
         for node in manifest.get("sources", {}).values():
             if node.get("source_name") == "raw":
                 sources[node["name"]] = node
