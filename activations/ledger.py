@@ -20,7 +20,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from activations.bulk import insert_arrow
-from activations.queries import statement
+from activations.queries import count_of, statement
 from activations.rows import RowAck, RowIntent
 
 EventOutcome = Literal["sent", "skipped"]
@@ -163,6 +163,55 @@ def ensure_baseline(
             statement(connection, "insert_baseline", state_schema=state_schema),
             {**scope, "baseline_run_id": run_id, "created_at": _now()},
         )
+
+
+def recorded_target(
+    connection: Connection, *, state_schema: str, destination: str, segment: str
+) -> str | None:
+    """Where the members the ledger holds for `segment` were synced to (None: not recorded)."""
+    found = connection.execute(
+        statement(connection, "select_sync_target", state_schema=state_schema),
+        {"destination": destination, "segment": segment},
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def held_count(connection: Connection, *, state_schema: str, destination: str, segment: str) -> int:
+    """Keys the destination holds, or may hold, from `segment` (ledger and unanswered sends)."""
+    counted = count_of(connection, "select_held_keys", state_schema=state_schema)
+    scope = {"destination": destination, "segment": segment}
+    return int(connection.execute(counted, scope).scalar_one())
+
+
+def settle_target(
+    connection: Connection,
+    *,
+    state_schema: str,
+    destination: str,
+    segment: str,
+    target: str | None,
+) -> bool:
+    """Record `target` as where `segment`'s members are kept, unless members are still held at
+    another one (a move not finished yet). Returns whether `target` is now the recorded one.
+
+    Nothing recorded yet means a first sync, or a ledger from before targets were recorded,
+    whose members were synced to the target configured now (the only one there was)."""
+    if target is None:
+        return True
+    scope = {"destination": destination, "segment": segment}
+    recorded = recorded_target(connection, state_schema=state_schema, **scope)
+    if recorded == target:
+        return True
+    if recorded is not None and held_count(connection, state_schema=state_schema, **scope):
+        return False
+    connection.execute(
+        statement(connection, "delete_sync_target", state_schema=state_schema), scope
+    )
+    connection.execute(
+        statement(connection, "insert_sync_target", state_schema=state_schema),
+        {**scope, "target": target, "recorded_at": _now()},
+    )
+    return True
 
 
 def record_profile_ids(

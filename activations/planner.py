@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Row
 
 from activations.changes import last_run_id
+from activations.destinations.options import parse_options
+from activations.destinations.registry import registration
 from activations.errors import CohortflowError
+from activations.ledger import held_count, recorded_target
 from activations.queries import count_of, first_rows, rendered, statement
 from activations.readiness import require_state
 from activations.rows import (
@@ -75,6 +78,9 @@ class SegmentPlan:
     max_exit_fraction: float
     approved: bool
     has_baseline: bool
+    target: str | None = None
+    moving_from: str | None = None
+    moves: int = 0
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
@@ -122,6 +128,9 @@ class SegmentPlan:
             "blocked": self.blocked,
             "block_reason": self.block_reason,
             "has_baseline": self.has_baseline,
+            "target": self.target,
+            "moving_from": self.moving_from,
+            "moves": self.moves,
             "samples": self.samples,
         }
 
@@ -218,6 +227,14 @@ def _segment_plan(
         is not None
     )
     retrying = scalar(_retrying(connection, ids))
+    kept_at = segment_target(target, config.segment)
+    recorded = recorded_target(
+        connection, state_schema=state_schema, destination=target.name, segment=config.segment
+    )
+    moves = held_count(
+        connection, state_schema=state_schema, destination=target.name, segment=config.segment
+    )
+    moving = recorded is not None and recorded != kept_at and moves > 0
     return SegmentPlan(
         destination=target.name,
         segment=config.segment,
@@ -236,8 +253,16 @@ def _segment_plan(
         max_exit_fraction=target.max_exit_fraction,
         approved=approved,
         has_baseline=has_baseline,
+        target=kept_at,
+        moving_from=recorded if moving else None,
+        moves=moves if moving else 0,
         samples=samples,
     )
+
+
+def segment_target(target: DestinationConfig, segment: str) -> str | None:
+    """Where `segment`'s members are kept at `target`'s destination (its list or tag)."""
+    return parse_options(registration(target.name).options, segment, target.options).target
 
 
 def _departures(connection: Connection, ids: Mapping[str, str]) -> Any:
@@ -315,6 +340,40 @@ def segment_work(
         profile_ids=profile_ids,
     )
     return work, unaddressed
+
+
+def move_work(
+    connection: Connection, *, state_schema: str, plan: SegmentPlan, work: SegmentWork
+) -> SegmentWork:
+    """`work` turned into the first half of a move (`plan.moving_from` set): every key the ledger
+    holds removed from the old list or tag, addressed there through the destination's own
+    removal, with the segment's exit events. Its adds, updates and enter events wait until the
+    old place holds nobody from the segment (the runner re-reads the work then): the ledger
+    does not say which place a row is held at, so a member added to the new place mid-move
+    would be "removed" from the old one by the move's next pass, lose its ledger row while the
+    new place keeps it, and never be removed when they leave."""
+    if plan.moving_from is None:
+        raise ValueError(f"{plan.destination}/{plan.segment} is not moving")
+    scope = {"destination": plan.destination, "segment": plan.segment}
+    held = connection.execute(
+        statement(connection, "select_held_keys", state_schema=state_schema), scope
+    )
+    removes: list[PlanRow] = []
+    profile_ids: dict[str, str] = {}
+    for row in held:
+        removes.append(PlanRow(str(row.destination_key), str(row.person_id), str(row.traits_hash)))
+        if row.profile_id is not None:
+            profile_ids[str(row.destination_key)] = str(row.profile_id)
+    options = parse_options(registration(plan.destination).options, plan.segment, work.options)
+    return replace(
+        work,
+        options=options.options_at(plan.moving_from),
+        adds=[],
+        updates=[],
+        removes=removes,
+        events=[event for event in work.events if event.change == "exited"],
+        profile_ids=profile_ids,
+    )
 
 
 def _events(

@@ -33,9 +33,18 @@ from activations.ledger import (
     record_events_sending,
     record_intents,
     record_profile_ids,
+    settle_target,
 )
 from activations.migrations import migrate
-from activations.planner import build_plan, consent_work, segment_work
+from activations.planner import (
+    SegmentPlan,
+    SyncPlan,
+    build_plan,
+    consent_work,
+    move_work,
+    segment_target,
+    segment_work,
+)
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
 from activations.rows import Event, EventAck, RowAck, RowIntent, SegmentWork
@@ -78,6 +87,8 @@ class SegmentReport:
     reasons: Counter[str] = field(default_factory=Counter)
     skip_reasons: Counter[str] = field(default_factory=Counter)
     message: str | None = None
+    moved_from: str | None = None
+    moved_to: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +109,8 @@ class SegmentReport:
             "reasons": dict(self.reasons.most_common()),
             "skip_reasons": dict(self.skip_reasons.most_common()),
             "message": self.message,
+            "moved_from": self.moved_from,
+            "moved_to": self.moved_to,
         }
 
 
@@ -336,7 +349,7 @@ def _sync(
             sample_size=0,
         )
     sink = _LedgerSink(settings, destination, report)
-    sending: list[tuple[SegmentReport, SegmentWork]] = []
+    sending: list[tuple[SegmentPlan, SegmentReport, SegmentWork]] = []
     for segment_plan in plan.segments:
         segment_report = SegmentReport(destination, segment_plan.segment, segment_plan.plan_id)
         report.segments.append(segment_report)
@@ -357,22 +370,35 @@ def _sync(
                 plan=segment_plan,
                 target=config.destination(destination),
             )
+            if segment_plan.moving_from is not None:
+                work = move_work(
+                    connection, state_schema=settings.state_schema, plan=segment_plan, work=work
+                )
         sink.segment = segment_report
         sink.skipped_events(unaddressed, f"no {config.key} to address the event to")
         if work.empty:
             segment_report.status = "synced" if unaddressed else "up to date"
             continue
-        sending.append((segment_report, work))
+        sending.append((segment_plan, segment_report, work))
     # Every segment's exits before any segment's entries: a leaver stops receiving one
     # segment's messages before a newcomer is welcomed into another's.
     exited = [
-        (segment_report, work)
-        for segment_report, work in sending
+        (segment_plan, segment_report)
+        for segment_plan, segment_report, work in sending
         if _send(target.sync_exits, work, segment_report, report, sink, client)
     ]
-    for segment_report, work in exited:
-        _send(target.sync_entries, work, segment_report, report, sink, client)
-    for segment_report, _ in sending:
+    entering = {plan.segment: work for plan, _, work in sending}
+    unfinished = _finish_moves(settings, plan, report)
+    for segment_plan, segment_report in exited:
+        planned = entering[segment_plan.segment]
+        entries: SegmentWork | None = planned
+        if segment_plan.moving_from is not None or segment_plan.target in unfinished:
+            entries = _entries_after_move(
+                settings, segment_plan, segment_report, unfinished, routed, planned
+            )
+        if entries is not None:
+            _send(target.sync_entries, entries, segment_report, report, sink, client)
+    for _, segment_report, _ in sending:
         if segment_report.status not in ("failed", "not sent") and (
             segment_report.failed or segment_report.failed_events
         ):
@@ -392,6 +418,76 @@ def _sync(
             )
         if not consent.empty:
             sync_consents(consent, sink)
+
+
+def _finish_moves(settings: Settings, plan: SyncPlan, report: SyncReport) -> dict[str, str]:
+    """Record the new list or tag of every segment whose move emptied the old one, and return
+    the old places still holding members (by name, the segment moving away from each): nothing
+    may be added there until that move is done, or its retry would take them away again."""
+    unfinished: dict[str, str] = {}
+    moving = [p for p in plan.segments if p.moving_from is not None]
+    if not moving:
+        return unfinished
+    with connect(settings.warehouse) as connection:
+        for segment_plan in moving:
+            moved = settle_target(
+                connection,
+                state_schema=settings.state_schema,
+                destination=report.destination,
+                segment=segment_plan.segment,
+                target=segment_plan.target,
+            )
+            if not moved:
+                unfinished[str(segment_plan.moving_from)] = segment_plan.segment
+    return unfinished
+
+
+def _entries_after_move(
+    settings: Settings,
+    segment_plan: SegmentPlan,
+    segment_report: SegmentReport,
+    unfinished: Mapping[str, str],
+    routed: Mapping[str, SegmentConfig],
+    work: SegmentWork,
+) -> SegmentWork | None:
+    """The entries of a segment that moved, read again now that the old place is empty (every
+    member is an add at the new one), or None, with the reason in its report, while a move
+    that must go first is unfinished: its own, or another segment's away from this target
+    (`work`, the segment's entries as planned, has something to add there)."""
+    destination = segment_plan.destination
+    blocking = unfinished.get(str(segment_plan.target))
+    adding = bool(work.adds or work.updates) or any(e.change == "entered" for e in work.events)
+    if segment_plan.moving_from is None and (blocking is None or not adding):
+        return work
+    if unfinished.get(str(segment_plan.moving_from)) == segment_plan.segment:
+        segment_report.status = "failed"
+        segment_report.message = (
+            f"{destination}/{segment_plan.segment}: moving from {segment_plan.moving_from!r} to "
+            f"{segment_plan.target!r}, but not every member was removed from "
+            f"{segment_plan.moving_from!r} yet; nobody is added to {segment_plan.target!r} until "
+            "they are (the next sync goes on with the move)."
+        )
+        return None
+    if blocking is not None:
+        segment_report.status = "failed"
+        segment_report.message = (
+            f"{destination}/{segment_plan.segment}: not added to {segment_plan.target!r} yet: "
+            f"segment {blocking} is still moving its members away from it (the next sync goes "
+            "on with that move, then adds these)."
+        )
+        return None
+    if segment_plan.moving_from is not None:
+        segment_report.moved_from = segment_plan.moving_from
+        segment_report.moved_to = segment_plan.target
+    config = routed[segment_plan.segment]
+    with connect(settings.warehouse) as connection:
+        work, _ = segment_work(
+            connection,
+            state_schema=settings.state_schema,
+            plan=segment_plan,
+            target=config.destination(destination),
+        )
+    return work
 
 
 def _send(
@@ -475,10 +571,19 @@ def _start_baselines(
     destination: str,
     routed: Mapping[str, SegmentConfig],
 ) -> str | None:
-    """Bring the state forward (the sync's one migration: the ledger's writes assume it), then
-    mark the last run as where this destination starts each segment it has not synced yet:
+    """Bring the state forward (the sync's one migration: the ledger's writes assume it), record
+    where each segment's members are kept unless a move away from the recorded place is due,
+    then mark the last run as where this destination starts each segment it has not synced yet:
     members who were already in the segment are added to the list, without "Entered" events."""
     migrate(connection, settings.state_schema)
+    for segment, config in routed.items():
+        settle_target(
+            connection,
+            state_schema=settings.state_schema,
+            destination=destination,
+            segment=segment,
+            target=segment_target(config.destination(destination), segment),
+        )
     run_id = last_run_id(connection, settings.state_schema)
     if run_id is not None:
         for segment in routed:

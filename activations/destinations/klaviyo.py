@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field
@@ -163,13 +163,14 @@ class KlaviyoOptions(DestinationOptions):
 
     list: Annotated[Name, Field(examples=["Lapsed VIPs"])]
     events: bool = False
+    target_option: ClassVar[str | None] = "list"
     entered_metric: Name = DEFAULT_ENTERED_METRIC
     exited_metric: Name = DEFAULT_EXITED_METRIC
 
     @property
     def list_name(self) -> str:
         """The list's name as Klaviyo holds it (surrounding spaces are not part of it)."""
-        return self.list.strip()
+        return str(self.target)
 
     @property
     def metrics(self) -> dict[str, str]:
@@ -329,9 +330,15 @@ class KlaviyoDestination:
         person."""
         options = parse_options(KlaviyoOptions, work.segment, work.options)
         self._events([e for e in work.events if e.change == "exited"], work, options, sink)
-        if work.removes:
-            list_id = self._list_id(options.list_name)
-            self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
+        if not work.removes:
+            return
+        list_id = self._found_list_id(options.list_name)
+        if list_id is None:
+            # Deleted in Klaviyo (or never made): nobody is in it, and creating it only to
+            # remove people from it would leave an empty list behind.
+            sink.rows([ack(row, "remove", ok=True) for row in work.removes])
+            return
+        self._remove(work.removes, work.key, dict(work.profile_ids), list_id, sink)
 
     def sync_entries(self, work: SegmentWork, sink: AckSink) -> None:
         """Adds and updates upserted into the list, then "Entered" events, which so land on
@@ -377,12 +384,10 @@ class KlaviyoDestination:
         (Klaviyo allows two lists with one name), so an unanswered create (a lost answer, or a
         5xx after which the server may have acted) is followed by a lookup, never by a blind
         second create."""
-        if name in self._lists:
-            return self._lists[name]
+        found = self._found_list_id(name)
         for _ in range(5):
-            found = self._find_list(name)
             if found is not None:
-                break
+                return found
             try:
                 response = self.client.request(
                     "POST",
@@ -392,16 +397,24 @@ class KlaviyoDestination:
                     retry_on_timeout=False,
                 )
             except RetryableError:
+                found = self._found_list_id(name)
                 continue
-            found = str(response.json()["data"]["id"])
-            break
-        else:
+            found = self._lists[name] = str(response.json()["data"]["id"])
+        if found is None:
             raise CohortflowError(
                 f"klaviyo: could not find or create the list {name!r} after 5 attempts; "
                 "check KLAVIYO_BASE_URL and Klaviyo's status, then run the sync again."
             )
-        self._lists[name] = found
         return found
+
+    def _found_list_id(self, name: str) -> str | None:
+        """The id of the list called `name` if Klaviyo has one (None: it has none)."""
+        if name not in self._lists:
+            found = self._find_list(name)
+            if found is None:
+                return None
+            self._lists[name] = found
+        return self._lists[name]
 
     def _find_list(self, name: str) -> str | None:
         candidates = [

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -139,13 +139,14 @@ class OmnisendOptions(DestinationOptions):
 
     tag: Annotated[Name, Field(examples=["lapsed-vip"])]
     events: bool = False
+    target_option: ClassVar[str | None] = "tag"
     entered_event: Name = DEFAULT_ENTERED_EVENT
     exited_event: Name = DEFAULT_EXITED_EVENT
     send_welcome_message: bool = False
 
     @property
     def tag_name(self) -> str:
-        return self.tag.strip()
+        return str(self.target)
 
     @property
     def event_names(self) -> dict[str, str]:

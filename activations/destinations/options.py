@@ -8,7 +8,7 @@ the registrations, so a new destination's options are validated without editing 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,6 +29,25 @@ class DestinationOptions(Strict):
     (the share of what the destination holds that one sync may remove without approval)."""
 
     max_exit_fraction: Fraction = 0.5
+
+    # The option naming where a segment's members are kept at the destination (Klaviyo's list,
+    # Omnisend's tag), None where there is no such place. The ledger remembers it per segment:
+    # renaming it in the YAML moves the members instead of leaving the old one populated.
+    target_option: ClassVar[str | None] = None
+
+    @property
+    def target(self) -> str | None:
+        """Where this segment's members are kept (surrounding spaces are not part of a name)."""
+        if self.target_option is None:
+            return None
+        return str(getattr(self, self.target_option)).strip()
+
+    def options_at(self, target: str) -> dict[str, Any]:
+        """These options with the members kept at `target` instead: how a move addresses the
+        old list or tag with the destination's own removal code."""
+        if self.target_option is None:
+            raise ValueError(f"{type(self).__name__} keeps members nowhere to move them from")
+        return {**self.model_dump(), self.target_option: target}
 
 
 Options = TypeVar("Options", bound=DestinationOptions)

@@ -1,31 +1,11 @@
--- Keys the destination holds from us, or may hold (sent, answer never recorded), that no current
--- member has: people who left, and the old key of people whose email or phone changed. Only what
--- cohortflow added is ever removed.
--- profile_id: the destination's id for the key, when an earlier sync learnt it.
-select
-    held.destination_key,
-    min(held.person_id) as person_id,
-    min(held.traits_hash) as traits_hash,
-    min(known.profile_id) as profile_id
-from (
-    select destination_key, person_id, traits_hash
-    from {state_schema}.sync_ledger
-    where destination = :destination
-        and segment = :segment
-    union all
-    select destination_key, person_id, traits_hash
-    from {state_schema}.sync_pending
-    where destination = :destination
-        and segment = :segment
-        and operation in ('add', 'update')
-) as held
-left join {state_schema}.destination_profiles as known
-    on known.destination = :destination
-    and known.destination_key = held.destination_key
+-- Keys the destination holds from us, or may hold, that no current member has: people who left,
+-- and the old key of people whose email or phone changed. Only what cohortflow added is ever
+-- removed.
+select held.*
+from {{select_held_keys}} as held
 where not exists (
     select 1
     from {models_schema}.segment_membership as cur
     where cur.segment = :segment
         and cur.{key_column} = held.destination_key
 )
-group by held.destination_key

@@ -4,8 +4,8 @@ A destination that does not pass this file is not a destination. Each scenario d
 `run_sync` the way `cohortflow sync` does, then reads back what the vendor holds through
 `tests/support/vendors.py`: first sync is a baseline with no enter events; adds, removes and
 trait updates converge with exactly one event per change; bad rows are quarantined with a reason
-that never quotes the address; lost answers and injected faults converge; the API key appears
-nowhere.
+that never quotes the address; lost answers and injected faults converge; renaming a segment's
+list or tag moves its members; the API key appears nowhere.
 """
 
 from __future__ import annotations
@@ -13,16 +13,26 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pytest
 
+from activations.planner import build_plan
 from activations.runner import DestinationFailed, SyncReport, run_sync
 from activations.sandbox import Faults
 from activations.settings import Settings
-from activations.warehouse import Warehouse
-from tests.support.activation import Person, Store, empty_models, ledger_keys, publish, row_errors
-from tests.support.vendors import TIME_SCALE, VENDORS, Vendor
+from activations.warehouse import Warehouse, connect
+from tests.support.activation import (
+    Person,
+    Store,
+    empty_models,
+    ledger_keys,
+    publish,
+    recorded_targets,
+    row_errors,
+)
+from tests.support.vendors import TIME_SCALE, VENDORS, FailingRemovals, Vendor
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +46,18 @@ def vendor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> V
     return request.param  # type: ignore[no-any-return]
 
 
-def sync(vendor: Vendor, warehouse: Warehouse, url: str, *segments: str, **env: str) -> SyncReport:
+def sync(
+    vendor: Vendor,
+    warehouse: Warehouse,
+    url: str,
+    *segments: str,
+    targets: Mapping[str, str] | None = None,
+    **env: str,
+) -> SyncReport:
     return run_sync(
         Settings(warehouse=warehouse),
         destination=vendor.name,
-        configs=vendor.configs(*segments),
+        configs=vendor.configs(*segments, targets=targets),
         environ=vendor.environ(url, **env),
     )
 
@@ -186,6 +203,102 @@ def test_faults_and_lost_answers_converge_without_a_second_event(
     assert len(ids) == len(set(ids)), "an event was delivered twice"
     counts = {change: sum(e.change == change for e in delivered) for change in expected}
     assert counts == expected
+
+
+def test_renaming_the_list_or_tag_moves_the_members(duckdb_url: str, vendor: Vendor) -> None:
+    """The YAML names a new list or tag while one member leaves and one joins: the old place
+    ends empty, the new one holds the segment, the leaver and the newcomer get one event each
+    and the people who stayed none."""
+    store = store_of(40)
+    renamed = {"vip": vendor.target("vip") + " renamed"}
+    with vendor.sandbox() as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(vendor, warehouse, url, "vip")
+        del store.members[("vip", "p0003")]
+        store.people["n1"] = Person("n1", "newcomer@example.com")
+        store.members[("vip", "n1")] = {"first_name": "New"}
+        publish(warehouse, store, T0 + timedelta(days=1))
+        with connect(warehouse) as connection:
+            (planned,) = build_plan(
+                connection,
+                state_schema="cohortflow_state",
+                configs=vendor.configs("vip", targets=renamed),
+            ).segments
+        report = sync(vendor, warehouse, url, "vip", targets=renamed)
+        old = vendor.holders(app, "vip")
+        new = vendor.held_at(app, renamed["vip"])
+        delivered = [(e.change, e.key) for e in vendor.events(app)]
+        again = sync(vendor, warehouse, url, "vip", targets=renamed)
+        recorded = recorded_targets(warehouse, vendor.name)
+    assert (planned.moving_from, planned.target, planned.moves) == (
+        vendor.target("vip"),
+        renamed["vip"],
+        40,
+    )
+    (segment,) = report.segments
+    assert old == set() and new == store.email_members("vip")
+    assert (segment.moved_from, segment.moved_to) == (vendor.target("vip"), renamed["vip"])
+    assert delivered == [("exited", "person3@example.com"), ("entered", "newcomer@example.com")]
+    assert recorded == renamed
+    assert again.api_calls == 0, "a finished move is not made again"
+
+
+def test_a_move_cut_short_adds_nobody_until_a_later_sync_finishes_it(
+    duckdb_url: str, vendor: Vendor
+) -> None:
+    """The vendor stops answering after the first removal call of a move: nobody is added to
+    the new place while the old one still holds members (the ledger would no longer say where
+    they are), the report says why, and the next sync finishes the move with no event sent."""
+    store = store_of(1_100)
+    renamed = {"vip": vendor.target("vip") + " renamed"}
+    failing: list[FailingRemovals] = []
+
+    def wrap(app: object) -> FailingRemovals:
+        failing.append(FailingRemovals(app, vendor))
+        return failing[-1]
+
+    with vendor.sandbox(wrap=wrap) as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(vendor, warehouse, url, "vip")
+        failing[0].failing = True
+        cut_short = sync(vendor, warehouse, url, "vip", targets=renamed)
+        midway = vendor.holders(app, "vip"), vendor.held_at(app, renamed["vip"])
+        failing[0].failing = False
+        finished = sync(vendor, warehouse, url, "vip", targets=renamed)
+        held = vendor.holders(app, "vip"), vendor.held_at(app, renamed["vip"])
+        delivered = vendor.events(app)
+        recorded = recorded_targets(warehouse, vendor.name)
+    (segment,) = cut_short.segments
+    assert segment.status == "failed" and "nobody is added" in str(segment.message)
+    assert 0 < len(midway[0]) < 1_100, "the move was meant to stop part way"
+    assert midway[1] == set(), "members were added to the new place mid-move"
+    assert finished.status == "synced" and finished.segments[0].moved_to == renamed["vip"]
+    assert held == (set(), store.email_members("vip"))
+    assert recorded == renamed
+    assert delivered == [], "moving members is not a change of membership"
+
+
+def test_two_segments_swapping_places_each_end_in_its_new_one(
+    duckdb_url: str, vendor: Vendor
+) -> None:
+    """vip takes lapsed's list or tag and lapsed takes vip's, with someone in both segments:
+    both places end holding exactly their new segment."""
+    store = store_of(30)
+    for i in range(20, 30):
+        store.members[("lapsed", f"p{i:04d}")] = store.members.pop(("vip", f"p{i:04d}"))
+    store.members[("lapsed", "p0000")] = {"first_name": "Both"}
+    swapped = {"vip": vendor.target("lapsed"), "lapsed": vendor.target("vip")}
+    with vendor.sandbox() as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(vendor, warehouse, url, "lapsed", "vip")
+        report = sync(vendor, warehouse, url, "lapsed", "vip", targets=swapped)
+        at_lapsed_place = vendor.holders(app, "lapsed")
+        at_vip_place = vendor.holders(app, "vip")
+        recorded = recorded_targets(warehouse, vendor.name)
+    assert report.status == "synced"
+    assert at_lapsed_place == store.email_members("vip")
+    assert at_vip_place == store.email_members("lapsed")
+    assert recorded == swapped
 
 
 def test_the_api_key_appears_nowhere(

@@ -23,6 +23,7 @@ from tests.support.activation import (
     publish,
     row_errors,
 )
+from tests.support.vendors import KLAVIYO
 
 pytestmark = pytest.mark.integration
 
@@ -225,3 +226,29 @@ def test_a_consent_hold_neither_grants_nor_withdraws_consent(
         released = sync(warehouse, url, "vip", monkeypatch=monkeypatch)
         assert released.consents_revoked == len(granted)
         assert not {e for e, s in app.state.subscriptions.items() if s == "SUBSCRIBED"}
+
+
+def test_a_move_away_from_a_list_deleted_in_klaviyo_lands_in_the_new_one(
+    duckdb_url: str, sandbox: tuple[KlaviyoSandbox, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marketer deleted the old list and renamed the segment's `list:`: its members are
+    added to the new list, and no empty copy of the old one is created to remove them from."""
+    app, url = sandbox
+    store = store_of(25)
+    renamed = KLAVIYO.configs("vip", targets={"vip": "VIP (2027)"})
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, url, "vip", monkeypatch=monkeypatch)
+        (old,) = (i for i, name in app.state.lists.items() if name == "List vip")
+        app.state.delete_list(old)
+        report = run_sync(
+            Settings(warehouse=warehouse),
+            destination="klaviyo",
+            configs=renamed,
+            environ=environ(url),
+        )
+    assert report.status == "synced"
+    (segment,) = report.segments
+    assert (segment.moved_from, segment.moved_to) == ("List vip", "VIP (2027)")
+    assert sorted(app.state.lists.values()) == ["VIP (2027)"]
+    assert app.state.list_members("VIP (2027)") == store.email_members("vip")

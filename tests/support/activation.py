@@ -19,9 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from activations.changes import detect_changes
-from activations.segment_config import SegmentConfig, parse_segment_config
+from activations.segment_config import SegmentConfig
 from activations.warehouse import Warehouse, connect
 from tests.support.membership import fresh_state
+from tests.support.vendors import KLAVIYO
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,7 @@ class Store:
 
 
 def klaviyo_configs(*segments: str, events: bool = True) -> dict[str, SegmentConfig]:
-    return {
-        segment: parse_segment_config(
-            segment,
-            {
-                "key": "email",
-                "destinations": {
-                    "klaviyo": {"list": f"List {segment}", "events": events, "max_exit_fraction": 1}
-                },
-            },
-        )
-        for segment in segments
-    }
+    return KLAVIYO.configs(*segments, events=events)
 
 
 @contextmanager
@@ -143,6 +133,21 @@ def ledger_keys(warehouse: Warehouse, destination: str, segment: str) -> set[str
                     "where destination = :d and segment = :s"
                 ),
                 {"d": destination, "s": segment},
+            )
+        }
+
+
+def recorded_targets(warehouse: Warehouse, destination: str) -> dict[str, str]:
+    """segment -> the list or tag the ledger says its members are kept at."""
+    with connect(warehouse) as connection:
+        return {
+            str(segment): str(target)
+            for segment, target in connection.execute(
+                sa.text(
+                    "select segment, target from cohortflow_state.sync_targets "
+                    "where destination = :d"
+                ),
+                {"d": destination},
             )
         }
 

@@ -2,12 +2,14 @@
 
 A `Vendor` starts its sandbox, says which environment points cohortflow at it, writes a segment's
 block for it, and reads back what the vendor holds in the terms the contract speaks: the keys
-holding the segment (Klaviyo: the list's members; Omnisend: the contacts with the tag), the
-enter/exit events delivered, and a contact's traits.
+held at a list or tag (Klaviyo: the list's members; Omnisend: the contacts with the tag), the
+enter/exit events delivered, and a contact's traits. Each segment is kept at `target(segment)`
+unless a scenario names another place (how the contract renames a list or tag).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,15 +38,24 @@ class Vendor:
     api_key: str
     start: Callable[[Faults, int], Any]
     env_prefix: str
-    block: Callable[[str], dict[str, Any]]
-    holders: Callable[[Any, str], set[str]]
+    target_option: str
+    target: Callable[[str], str]
+    held_at: Callable[[Any, str], set[str]]
     events: Callable[[Any], list[Delivered]]
     traits: Callable[[Any, str], Mapping[str, Any]]
+    removal_path: str
 
     @contextmanager
-    def sandbox(self, faults: Faults | None = None, seed: int = 1) -> Iterator[tuple[Any, str]]:
+    def sandbox(
+        self,
+        faults: Faults | None = None,
+        seed: int = 1,
+        *,
+        wrap: Callable[[Any], Any] | None = None,
+    ) -> Iterator[tuple[Any, str]]:
+        """The vendor's sandbox served on loopback; `wrap` puts ASGI middleware in front."""
         app = self.start(faults or Faults(), seed)
-        with SandboxServer(app.app) as server:
+        with SandboxServer(app.app if wrap is None else wrap(app.app)) as server:
             base = server.url + ("/api" if self.name == "omnisend" else "")
             yield app, base
 
@@ -56,19 +67,63 @@ class Vendor:
             **extra,
         }
 
-    def configs(self, *segments: str, events: bool = True) -> dict[str, SegmentConfig]:
+    def block(self, segment: str, target: str | None = None) -> dict[str, Any]:
+        """The vendor's settings naming where `segment` is kept (its usual place by default)."""
+        return {self.target_option: target or self.target(segment)}
+
+    def holders(self, app: Any, segment: str) -> set[str]:
+        """The keys held at the segment's usual list or tag."""
+        return self.held_at(app, self.target(segment))
+
+    def configs(
+        self, *segments: str, events: bool = True, targets: Mapping[str, str] | None = None
+    ) -> dict[str, SegmentConfig]:
+        """Each segment's YAML for this vendor, kept at `targets[segment]` where given."""
+        targets = targets or {}
         return {
             segment: parse_segment_config(
                 segment,
                 {
                     "key": "email",
                     "destinations": {
-                        self.name: {**self.block(segment), "events": events, "max_exit_fraction": 1}
+                        self.name: {
+                            **self.block(segment, targets.get(segment)),
+                            "events": events,
+                            "max_exit_fraction": 1,
+                        }
                     },
                 },
             )
             for segment in segments
         }
+
+
+class FailingRemovals:
+    """ASGI middleware that, while `failing` is set, lets the first `allowed` removal calls
+    through (`DELETE` on the vendor's removal path) and answers every later one 503, retries
+    included: a removal that stops part way, however the vendor batches it."""
+
+    def __init__(self, app: Any, vendor: Vendor, allowed: int = 1) -> None:
+        self.app = app
+        self.pattern = re.compile(vendor.removal_path)
+        self.allowed = allowed
+        self.failing = False
+        self.passed = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        removal = (
+            scope["type"] == "http"
+            and scope["method"] == "DELETE"
+            and self.pattern.search(scope["path"]) is not None
+        )
+        if removal and self.failing:
+            if self.passed >= self.allowed:
+                headers = [(b"content-type", b"application/json")]
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": b"{}"})
+                return
+            self.passed += 1
+        await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------- Klaviyo
@@ -98,10 +153,12 @@ KLAVIYO = Vendor(
         api_key="pk_contract_1", faults=faults, time_scale=TIME_SCALE, seed=seed
     ),
     env_prefix="KLAVIYO",
-    block=lambda segment: {"list": f"List {segment}"},
-    holders=lambda app, segment: app.state.list_members(f"List {segment}"),
+    target_option="list",
+    target=lambda segment: f"List {segment}",
+    held_at=lambda app, name: app.state.list_members(name),
     events=_klaviyo_events,
     traits=_klaviyo_traits,
+    removal_path=r"/relationships/profiles$",
 )
 
 
@@ -114,14 +171,10 @@ def _settled(app: OmnisendSandbox) -> None:
     app.state.settle(timeout=10)
 
 
-def _omnisend_holders(app: OmnisendSandbox, segment: str) -> set[str]:
+def _omnisend_held_at(app: OmnisendSandbox, tag: str) -> set[str]:
     _settled(app)
     with app.state.lock:
-        return {
-            str(c.identifier("email"))
-            for c in app.state.contacts.values()
-            if f"tag-{segment}" in c.tags
-        }
+        return {str(c.identifier("email")) for c in app.state.contacts.values() if tag in c.tags}
 
 
 def _omnisend_events(app: OmnisendSandbox) -> list[Delivered]:
@@ -151,10 +204,12 @@ OMNISEND = Vendor(
         api_key="omnisend_contract_key_1", faults=faults, time_scale=TIME_SCALE, seed=seed
     ),
     env_prefix="OMNISEND",
-    block=lambda segment: {"tag": f"tag-{segment}"},
-    holders=_omnisend_holders,
+    target_option="tag",
+    target=lambda segment: f"tag-{segment}",
+    held_at=_omnisend_held_at,
     events=_omnisend_events,
     traits=_omnisend_traits,
+    removal_path=r"/contacts/tags$",
 )
 
 VENDORS = (KLAVIYO, OMNISEND)

@@ -141,3 +141,36 @@ def test_run_pipeline_refuses_a_future_as_of_for_every_caller(tmp_path: Path) ->
     with pytest.raises(WarehouseError, match="does not exist"):
         run_pipeline(settings_, as_of=datetime(2999, 1, 1), allow_future=True)
     assert not path.exists()
+
+
+def test_a_plan_and_a_sync_say_when_a_segment_moves_to_another_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Renaming a segment's list moves every member: the plan says how many and from where to
+    where before anything is sent, and the sync says the move is done."""
+    from activations.cli.commands import plan as plan_command
+    from activations.cli.commands import sync as sync_command
+    from activations.planner import SegmentPlan, SyncPlan
+    from activations.runner import SyncOutcome
+
+    out = Console(file=io.StringIO(), width=80, color_system=None)
+    err = Console(file=io.StringIO(), width=80, color_system=None)
+    monkeypatch.setattr(plan_command, "stdout", out)
+    monkeypatch.setattr(sync_command, "stdout", out)
+    monkeypatch.setattr("activations.cli.output.stderr", err)
+    moving = SegmentPlan(
+        destination="klaviyo", segment="vip", key="email", plan_id="plan-1", held=1200, adds=3,
+        removes=1, departures=1, updates=0, entered_events=3, exited_events=1, unroutable=0,
+        retrying=0, quarantined=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
+        target="VIP 2027", moving_from="Lapsed VIPs", moves=1200,
+    )  # fmt: skip
+    plan_command.print_plan(SyncPlan(run_id="r1", segments=(moving,)), ())
+    moved = SegmentReport("klaviyo", "vip", "plan-1", status="synced")
+    moved.moved_from, moved.moved_to = "Lapsed VIPs", "VIP 2027"
+    report = SyncReport(destination="klaviyo", run_id="r1")
+    report.segments.append(moved)
+    sync_command.print_sync_outcome(SyncOutcome(reports=(report,), skipped={}), False)
+    planned = " ".join(out.file.getvalue().split())  # type: ignore[attr-defined]
+    noted = " ".join(err.file.getvalue().split())  # type: ignore[attr-defined]
+    assert "klaviyo/vip: moving 1,200 held from 'Lapsed VIPs' to 'VIP 2027'" in planned
+    assert "moved: klaviyo/vip: members removed from 'Lapsed VIPs' and kept at 'VIP 2027'" in noted

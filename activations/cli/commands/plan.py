@@ -76,8 +76,8 @@ def plan(
 
 def print_plan(result: SyncPlan, unimplemented: Sequence[tuple[str, str]]) -> None:
     """Per destination, a table of counts that fits 80 columns, then what a column would make
-    wrap: rows retrying or quarantined, and sample rows with their keys masked. Routes to a
-    destination not implemented yet are one line each."""
+    wrap: rows retrying or quarantined, a list or tag being moved, and sample rows with their
+    keys masked. Routes to a destination not implemented yet are one line each."""
     stdout.print(f"Sync plan (as of run {result.run_id})", highlight=False)
     destinations = dict.fromkeys(p.destination for p in result.segments)
     for destination in destinations:
@@ -95,6 +95,13 @@ def print_plan(result: SyncPlan, unimplemented: Sequence[tuple[str, str]]) -> No
             ]
             if waiting:
                 stdout.print(f"  {destination}/{p.segment}: {', '.join(waiting)}", highlight=False)
+            if p.moving_from is not None:
+                stdout.print(
+                    f"  {destination}/{p.segment}: moving {p.moves:,} held from "
+                    f"{p.moving_from!r} to {p.target!r}: removed there first, then every member "
+                    "is added to the new one",
+                    highlight=False,
+                )
         if any(rows for p in plans for rows in p.samples.values()):
             stdout.print()
             stdout.print(sample_table(destination, plans))

@@ -101,6 +101,11 @@ def print_sync_outcome(outcome: SyncOutcome, json_output: bool) -> None:
         for segment in report.failed:
             print_note(f"failed: {segment.message}")
         for segment in report.segments:
+            if segment.moved_to is not None:
+                print_note(
+                    f"moved: {report.destination}/{segment.segment}: members removed from "
+                    f"{segment.moved_from!r} and kept at {segment.moved_to!r} from now on"
+                )
             for reason, count in segment.skip_reasons.most_common():
                 events = "1 event" if count == 1 else f"{count:,} events"
                 print_note(

@@ -378,6 +378,13 @@ class KlaviyoState:
         with self.lock:
             return list(self._lists.values())
 
+    def delete_list(self, list_id: str) -> None:
+        """Delete a list and its memberships, as a marketer can in Klaviyo's app (the profiles
+        stay)."""
+        with self.lock:
+            del self._lists[list_id]
+            del self._members[list_id]
+
     def add_members(self, list_id: str, profile_ids: Iterable[str]) -> None:
         """Add profiles to a list (already-members stay)."""
         with self.lock:

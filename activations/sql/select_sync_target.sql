@@ -1,0 +1,4 @@
+select target
+from {state_schema}.sync_targets
+where destination = :destination
+    and segment = :segment
