@@ -8,9 +8,11 @@ test shows on the model that broke and fails the run.
 # No `from __future__ import annotations` here: Dagster checks the `context` annotation of an
 # asset against the class itself and rejects the string PEP 563 leaves (dagster-io/dagster#26837).
 
+import fcntl
 import json
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,18 +63,35 @@ def dbt_project() -> DbtProject:
     any existing manifest is stale); otherwise the existing one is reused, as in a deployment that
     ran `dagster-dbt project prepare-and-package`.
     """
-    registry_changed = refresh_segment_registry(DBT_PROJECT_DIR)
-    project = DbtProject(
-        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=_TARGET_PATH
-    )
-    stale = registry_changed or not project.manifest_path.exists()
-    if stale or project.preparer.using_dagster_dev():
-        # Not `project.preparer.prepare`: it runs a bare `dbt` from PATH, so importing the
-        # definitions from a venv that is not on PATH (`.venv/bin/pytest`) would fail.
-        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
-            ["parse", "--quiet"], target_path=project.target_path
-        ).wait()
+    with _one_preparer():
+        registry_changed = refresh_segment_registry(DBT_PROJECT_DIR)
+        project = DbtProject(
+            project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=_TARGET_PATH
+        )
+        stale = registry_changed or not project.manifest_path.exists()
+        if stale or project.preparer.using_dagster_dev():
+            # Not `project.preparer.prepare`: it runs a bare `dbt` from PATH, so importing the
+            # definitions from a venv that is not on PATH (`.venv/bin/pytest`) would fail.
+            DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+                ["parse", "--quiet"], target_path=project.target_path
+            ).wait()
     return project
+
+
+@contextmanager
+def _one_preparer() -> Iterator[None]:
+    """Hold an exclusive lock while the registry is refreshed and the manifest parsed. dbt writes
+    manifest.json in place, so two processes importing the definitions at once on a fresh clone
+    (pytest-xdist workers, a webserver and a daemon) would otherwise have one read the other's
+    half-written file; the one that waits then finds the manifest current and reuses it."""
+    lock_path = DBT_PROJECT_DIR / _TARGET_PATH / ".prepare.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class CohortflowTranslator(DagsterDbtTranslator):
