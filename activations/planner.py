@@ -231,10 +231,12 @@ def _segment_plan(
     recorded = recorded_target(
         connection, state_schema=state_schema, destination=target.name, segment=config.segment
     )
-    moves = held_count(
-        connection, state_schema=state_schema, destination=target.name, segment=config.segment
-    )
-    moving = recorded is not None and recorded != kept_at and moves > 0
+    moves = 0
+    if recorded is not None and recorded != kept_at:  # counted only when the YAML renamed it
+        moves = held_count(
+            connection, state_schema=state_schema, destination=target.name, segment=config.segment
+        )
+    moving = moves > 0
     return SegmentPlan(
         destination=target.name,
         segment=config.segment,

@@ -383,18 +383,16 @@ def _sync(
     # Every segment's exits before any segment's entries: a leaver stops receiving one
     # segment's messages before a newcomer is welcomed into another's.
     exited = [
-        (segment_plan, segment_report)
+        (segment_plan, segment_report, work)
         for segment_plan, segment_report, work in sending
         if _send(target.sync_exits, work, segment_report, report, sink, client)
     ]
-    entering = {plan.segment: work for plan, _, work in sending}
     unfinished = _finish_moves(settings, plan, report)
-    for segment_plan, segment_report in exited:
-        planned = entering[segment_plan.segment]
-        entries: SegmentWork | None = planned
+    for segment_plan, segment_report, work in exited:
+        entries: SegmentWork | None = work
         if segment_plan.moving_from is not None or segment_plan.target in unfinished:
             entries = _entries_after_move(
-                settings, segment_plan, segment_report, unfinished, routed, planned
+                settings, segment_plan, segment_report, unfinished, routed, work
             )
         if entries is not None:
             _send(target.sync_entries, entries, segment_report, report, sink, client)
