@@ -301,6 +301,38 @@ def test_two_segments_swapping_places_each_end_in_its_new_one(
     assert recorded == swapped
 
 
+def test_a_swap_waits_for_the_move_away_from_the_place_it_takes(
+    duckdb_url: str, vendor: Vendor
+) -> None:
+    """lapsed moves first and finishes; vip's move away from the place lapsed takes is cut
+    short. lapsed is not added there until vip's move is done, or that move's next pass would
+    take away the member both segments share."""
+    store = store_of(1_100)
+    store.members[("lapsed", "p0000")] = {"first_name": "Both"}
+    store.members[("lapsed", "p0001")] = store.members.pop(("vip", "p0001"))
+    swapped = {"vip": vendor.target("lapsed"), "lapsed": vendor.target("vip")}
+    failing: list[FailingRemovals] = []
+
+    def wrap(app: object) -> FailingRemovals:
+        failing.append(FailingRemovals(app, vendor))
+        return failing[-1]
+
+    with vendor.sandbox(wrap=wrap) as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(vendor, warehouse, url, "lapsed", "vip")
+        failing[0].failing = True
+        cut_short = sync(vendor, warehouse, url, "lapsed", "vip", targets=swapped)
+        failing[0].failing = False
+        finished = sync(vendor, warehouse, url, "lapsed", "vip", targets=swapped)
+        at_lapsed_place = vendor.holders(app, "lapsed")
+        at_vip_place = vendor.holders(app, "vip")
+    waited = {s.segment: s for s in cut_short.segments}["lapsed"]
+    assert waited.status == "failed" and "still moving its members away" in str(waited.message)
+    assert finished.status == "synced"
+    assert at_lapsed_place == store.email_members("vip")
+    assert at_vip_place == store.email_members("lapsed")
+
+
 def test_the_api_key_appears_nowhere(
     duckdb_url: str, vendor: Vendor, caplog: pytest.LogCaptureFixture
 ) -> None:
