@@ -25,11 +25,13 @@ TIME_SCALE = 1000.0
 
 @dataclass(frozen=True)
 class Delivered:
-    """One event the vendor holds: its change, the key it went to, the vendor's event id."""
+    """One event the vendor holds: its change, the key it went to, the vendor's event id and
+    the segment it names."""
 
     change: str
     key: str
     event_id: str
+    segment: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Vendor:
     held_at: Callable[[Any, str], set[str]]
     events: Callable[[Any], list[Delivered]]
     traits: Callable[[Any, str], Mapping[str, Any]]
+    subscribed: Callable[[Any], set[str]]
+    faults_injected: Callable[[Any], Mapping[str, int]]
     removal_path: str
 
     @contextmanager
@@ -136,9 +140,14 @@ def _klaviyo_events(app: KlaviyoSandbox) -> list[Delivered]:
             "entered" if event.metric == "Entered segment" else "exited",
             str(profiles[event.profile_id].email),
             str(event.unique_id),
+            str(event.properties["segment"]),
         )
         for event in app.state.events
     ]
+
+
+def _klaviyo_subscribed(app: KlaviyoSandbox) -> set[str]:
+    return {email for email, status in app.state.subscriptions.items() if status == "SUBSCRIBED"}
 
 
 def _klaviyo_traits(app: KlaviyoSandbox, email: str) -> Mapping[str, Any]:
@@ -158,6 +167,8 @@ KLAVIYO = Vendor(
     held_at=lambda app, name: app.state.list_members(name),
     events=_klaviyo_events,
     traits=_klaviyo_traits,
+    subscribed=_klaviyo_subscribed,
+    faults_injected=lambda app: app.state.summary()["requests"]["faults"],
     removal_path=r"/relationships/profiles$",
 )
 
@@ -178,6 +189,8 @@ def _omnisend_held_at(app: OmnisendSandbox, tag: str) -> set[str]:
 
 
 def _omnisend_events(app: OmnisendSandbox) -> list[Delivered]:
+    """Every event received, the historical duplicates Omnisend dropped included: it does not
+    deduplicate the real-time events that start automations, so a re-sent one counts."""
     _settled(app)
     with app.state.lock:
         return [
@@ -185,8 +198,9 @@ def _omnisend_events(app: OmnisendSandbox) -> list[Delivered]:
                 "entered" if e.body["eventName"] == "entered segment" else "exited",
                 str(e.body["contact"].get("email")),
                 str(e.body["eventID"]),
+                str(e.body["properties"]["segment"]),
             )
-            for e in app.state.events
+            for e in app.state.received_events
         ]
 
 
@@ -195,6 +209,19 @@ def _omnisend_traits(app: OmnisendSandbox, email: str) -> Mapping[str, Any]:
     with app.state.lock:
         contact = next(c for c in app.state.contacts.values() if c.identifier("email") == email)
         return dict(contact.fields.get("customProperties") or {})
+
+
+def _omnisend_subscribed(app: OmnisendSandbox) -> set[str]:
+    """Emails whose email channel status is `subscribed`."""
+    _settled(app)
+    with app.state.lock:
+        return {
+            str(identifier["id"])
+            for contact in app.state.contacts.values()
+            for identifier in contact.identifiers
+            if identifier["type"] == "email"
+            and identifier.get("channels", {}).get("email", {}).get("status") == "subscribed"
+        }
 
 
 OMNISEND = Vendor(
@@ -209,6 +236,8 @@ OMNISEND = Vendor(
     held_at=_omnisend_held_at,
     events=_omnisend_events,
     traits=_omnisend_traits,
+    subscribed=_omnisend_subscribed,
+    faults_injected=lambda app: app.state.summary()["faults"],
     removal_path=r"/contacts/tags$",
 )
 

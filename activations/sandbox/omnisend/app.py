@@ -121,7 +121,7 @@ class OmnisendSandbox:
 
     def _count_fault(self, kind: FaultKind) -> None:
         with self.state.lock:
-            self.state.faults += 1
+            self.state.faults[kind] += 1
 
     async def _sandbox_state(self, request: Request) -> Response:
         return JSONResponse(self.state.summary())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,11 +58,13 @@ class Contact:
 
 @dataclass
 class StoredEvent:
-    """An event as received (its request body), when, and whether it was a historical one."""
+    """An event as received (its request body), when, whether it was a historical one, and
+    whether it was dropped as a historical duplicate."""
 
     body: dict[str, Any]
     received_at: str
     historical: bool
+    duplicate: bool = False
 
 
 @dataclass
@@ -130,13 +133,14 @@ class OmnisendState:
         self.contacts: dict[str, Contact] = {}
         self.by_email: dict[str, str] = {}
         self.by_phone: dict[str, str] = {}
-        self.events: list[StoredEvent] = []
-        self.duplicate_events = 0
+        # Every event received, in order, the dropped historical duplicates included: a test
+        # of "exactly one event per change" counts what was sent, not what Omnisend kept.
+        self.received_events: list[StoredEvent] = []
         self._event_keys: set[tuple[str, str]] = set()
         self.batches: dict[str, Batch] = {}
         self.tag_changes: list[TagChange] = []
         self.requests = 0
-        self.faults = 0
+        self.faults: Counter[str] = Counter()  # injected faults by kind
         # Set by the app: applies one batch item (endpoint, method, item) -> (code, response).
         self.apply_item: Callable[[str, str, Any], tuple[int, Any]] | None = None
 
@@ -196,18 +200,27 @@ class OmnisendState:
         if phone is not None:
             self.by_phone[phone] = contact.id
 
+    @property
+    def events(self) -> list[StoredEvent]:
+        """The events Omnisend holds: historical duplicates are dropped."""
+        return [e for e in self.received_events if not e.duplicate]
+
+    @property
+    def duplicate_events(self) -> int:
+        """How many historical duplicates were dropped."""
+        return sum(e.duplicate for e in self.received_events)
+
     def record_event(self, body: dict[str, Any], event_time: datetime | None) -> bool:
         """Store an event; False when it is a historical duplicate (dropped, as Omnisend does)."""
         received = self.now_datetime()
         historical = event_time is not None and event_time < received - HISTORICAL_AGE
+        duplicate = False
         if historical and body.get("eventID"):
             key = (str(body["eventID"]), str(body["eventTime"]))
-            if key in self._event_keys:
-                self.duplicate_events += 1
-                return False
+            duplicate = key in self._event_keys
             self._event_keys.add(key)
-        self.events.append(StoredEvent(body, self.timestamp(), historical))
-        return True
+        self.received_events.append(StoredEvent(body, self.timestamp(), historical, duplicate))
+        return not duplicate
 
     def add_batch(self, method: str, endpoint: str, origin: str, items: list[Any]) -> Batch:
         """Accept a batch; it finishes `batch_seconds` from now."""
@@ -261,7 +274,7 @@ class OmnisendState:
                 ],
                 "pending_tag_changes": len(self.tag_changes),
                 "requests": self.requests,
-                "faults": self.faults,
+                "faults": dict(self.faults),
             }
 
     def _apply_tags(self, change: TagChange) -> None:
