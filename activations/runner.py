@@ -207,6 +207,7 @@ class _LedgerSink:
     def events(self, acks: Sequence[EventAck]) -> None:
         if not acks or self.segment is None:
             return
+        failpoint("sync_before_event_ack")
         sent = [ack.event_id for ack in acks if ack.ok]
         if sent:
             self._write(record_event_acks, event_ids=sent)

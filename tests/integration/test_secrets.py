@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 import subprocess
-import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +19,10 @@ from activations.sandbox import Faults, SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
 from activations.settings import Settings
 from tests.support.activation import Person, Store, empty_models, klaviyo_configs, publish
+from tests.support.sync_child import REPO_ROOT, command
+from tests.support.vendors import KLAVIYO
 
 pytestmark = pytest.mark.integration
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_api_key_appears_nowhere(
@@ -61,7 +60,7 @@ def test_the_api_key_appears_nowhere(
         texts += traceback.format_exception(refused.value)
 
         child = subprocess.run(
-            [sys.executable, "-m", "tests.support.sync_child", "vip"],
+            command(KLAVIYO, "vip"),
             cwd=REPO_ROOT,
             env={**os.environ, **wrong, "COHORTFLOW_WAREHOUSE": duckdb_url},
             capture_output=True,
