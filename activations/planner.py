@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,8 @@ from activations.ledger import held_count, recorded_target
 from activations.queries import count_of, first_rows, rendered, statement
 from activations.readiness import require_state
 from activations.rows import (
+    CONSENT_ADDRESS,
+    Channel,
     ConsentWork,
     DestinationKey,
     Event,
@@ -426,29 +428,40 @@ def _events(
 
 
 def consent_work(
-    connection: Connection, *, state_schema: str, destination: str, segments: Sequence[str]
+    connection: Connection,
+    *,
+    state_schema: str,
+    destination: str,
+    channel: Channel,
+    segments: Mapping[str, DestinationKey],
 ) -> ConsentWork:
-    """Email consent to grant (the warehouse says subscribed, for members of `segments`) and to
-    withdraw (it now says unsubscribed, where cohortflow had granted it at `destination`)."""
-    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA}
+    """`channel`'s consent to grant and to withdraw at `destination`.
+
+    Granted where the warehouse says subscribed, to members of those of `segments` (name: key)
+    that identify people by the channel's address: an email-keyed segment's contacts get email
+    consent, a phone-keyed segment's get SMS consent. Consent never goes to an address the
+    segment does not key its contacts by, because that would create a second contact for the
+    person (or land on someone else's). Withdrawn where it now says unsubscribed and cohortflow
+    had granted it at `destination`."""
+    address = CONSENT_ADDRESS[channel]
+    ids = {"state_schema": state_schema, "models_schema": MODELS_SCHEMA, "address_column": address}
+    keyed = sorted(segment for segment, key in segments.items() if key == address)
+    scope = {"destination": destination, "channel": channel}
     subscribe: list[str] = []
-    if segments:
+    if keyed:
         query = statement(connection, "select_plan_subscribes", **ids).bindparams(
             bindparam("segments", expanding=True)
         )
         subscribe = sorted(
-            str(row.address)
-            for row in connection.execute(
-                query, {"segments": list(segments), "destination": destination}
-            )
+            str(row.address) for row in connection.execute(query, {**scope, "segments": keyed})
         )
     unsubscribe = sorted(
         str(row.address)
         for row in connection.execute(
-            statement(connection, "select_plan_unsubscribes", **ids), {"destination": destination}
+            statement(connection, "select_plan_unsubscribes", **ids), scope
         )
     )
-    return ConsentWork(subscribe=subscribe, unsubscribe=unsubscribe)
+    return ConsentWork(channel=channel, subscribe=subscribe, unsubscribe=unsubscribe)
 
 
 def _plan_query(

@@ -18,6 +18,9 @@ from typing import Any, Literal
 DestinationKey = Literal["email", "phone", "person_id"]
 Operation = Literal["add", "remove", "update"]
 Change = Literal["entered", "exited"]
+# A marketing consent channel, and the address a contact holds it on.
+Channel = Literal["email", "sms"]
+CONSENT_ADDRESS: Mapping[Channel, DestinationKey] = {"email": "email", "sms": "phone"}
 
 
 @dataclass(frozen=True)
@@ -122,9 +125,11 @@ class SegmentWork:
 
 @dataclass(frozen=True)
 class ConsentWork:
-    """Email marketing consent to grant (warehouse says subscribed) and to withdraw (warehouse
-    now says unsubscribed, and cohortflow had granted it)."""
+    """One channel's marketing consent to grant (warehouse says subscribed) and to withdraw
+    (warehouse now says unsubscribed, and cohortflow had granted it): addresses of that channel
+    (emails, or E.164 phones for sms)."""
 
+    channel: Channel
     subscribe: Sequence[str]
     unsubscribe: Sequence[str]
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from activations.changes import last_run_id
 from activations.destinations.base import AckSink, Destination
-from activations.destinations.registry import open_destination, unavailable_reason
+from activations.destinations.registry import open_destination, registration, unavailable_reason
 from activations.errors import CohortflowError, WarehouseError
 from activations.failpoints import failpoint
 from activations.http import AuthError, HttpClient
@@ -47,7 +47,7 @@ from activations.planner import (
 )
 from activations.quality.gate import run_checks
 from activations.quality.results import CheckReport
-from activations.rows import Event, EventAck, RowAck, RowIntent, SegmentWork
+from activations.rows import Channel, Event, EventAck, RowAck, RowIntent, SegmentWork
 from activations.segment_config import (
     SegmentConfig,
     require_routed,
@@ -229,16 +229,20 @@ class _LedgerSink:
     def profile_ids(self, ids: Mapping[str, str]) -> None:
         self._write(record_profile_ids, ids=ids)
 
-    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
+    def consents_sending(
+        self, channel: Channel, *, subscribe: Sequence[str], unsubscribe: Sequence[str]
+    ) -> None:
         statuses = {address: "subscribing" for address in subscribe}
         statuses.update({address: "unsubscribing" for address in unsubscribe})
-        self._write(record_consents, channel="email", statuses=statuses)
+        self._write(record_consents, channel=channel, statuses=statuses)
 
-    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
+    def consents(
+        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
+    ) -> None:
         failpoint("sync_before_ack")
         statuses = {address: "subscribed" for address in subscribed}
         statuses.update({address: "unsubscribed" for address in unsubscribed})
-        self._write(record_consents, channel="email", statuses=statuses)
+        self._write(record_consents, channel=channel, statuses=statuses)
         self.sync_report.consents_granted += len(subscribed)
         self.sync_report.consents_revoked += len(unsubscribed)
 
@@ -407,16 +411,20 @@ def _sync(
     sync_consents = getattr(target, "sync_consents", None)
     report.consent_held = consent_hold
     if sync_consents is not None and consent_hold is None and report.error is None:
-        synced_segments = [s.segment for s in report.segments if s.status != "blocked"]
-        with connect(settings.warehouse) as connection:
-            consent = consent_work(
-                connection,
-                state_schema=settings.state_schema,
-                destination=destination,
-                segments=synced_segments,
-            )
-        if not consent.empty:
-            sync_consents(consent, sink)
+        synced = {
+            s.segment: routed[s.segment].key for s in report.segments if s.status != "blocked"
+        }
+        for channel in registration(destination).consent_channels:
+            with connect(settings.warehouse) as connection:
+                consent = consent_work(
+                    connection,
+                    state_schema=settings.state_schema,
+                    destination=destination,
+                    channel=channel,
+                    segments=synced,
+                )
+            if not consent.empty:
+                sync_consents(consent, sink)
 
 
 def _finish_moves(settings: Settings, plan: SyncPlan, report: SyncReport) -> dict[str, str]:

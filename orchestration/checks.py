@@ -86,6 +86,7 @@ PAYLOAD_CHECKS = {
     "segment_volume": "Entered + exited against the segment's size and recent runs.",
     "consent_sms": "Members routed to SMS without a subscribed SMS consent.",
     "consent_email": "Email consent held from cohortflow without any warehouse record.",
+    "consent_sms_record": "SMS consent held from cohortflow without any warehouse record.",
     "segment_expectations": "Expectations segments declare in meta.cohortflow.checks.",
 }
 

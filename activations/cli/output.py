@@ -212,7 +212,7 @@ def failure_lines(segment: SegmentReport) -> list[Text]:
 def sync_totals(report: SyncReport) -> str:
     """One line: consent, API traffic and time spent waiting for rate limits."""
     return (
-        f"{report.destination}: email consent granted {report.consents_granted:,}, withdrawn "
+        f"{report.destination}: consent granted {report.consents_granted:,}, withdrawn "
         f"{report.consents_revoked:,}; {report.api_calls:,} API calls, {report.retries:,} retries, "
         f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited for "
         f"limits, {report.duration_seconds:.1f}s in all"

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from activations.destinations.options import DestinationOptions
 from activations.http import HttpClient
-from activations.rows import ConsentWork, Event, EventAck, RowAck, RowIntent, SegmentWork
+from activations.rows import Channel, ConsentWork, Event, EventAck, RowAck, RowIntent, SegmentWork
 
 
 class AckSink(Protocol):
@@ -46,10 +46,14 @@ class AckSink(Protocol):
 
     def profile_ids(self, ids: Mapping[str, str]) -> None: ...
 
-    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
-        """Consent changes about to go out (call before the request)."""
+    def consents_sending(
+        self, channel: Channel, *, subscribe: Sequence[str], unsubscribe: Sequence[str]
+    ) -> None:
+        """One channel's consent changes about to go out (call before the request)."""
 
-    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None: ...
+    def consents(
+        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
+    ) -> None: ...
 
 
 class Destination(Protocol):
@@ -93,6 +97,8 @@ class Registration:
             limit); the payload checks hold a segment whose traits pass it.
         open: builds the destination and its one HTTP client from the environment (raising a
             one-line error when the settings are invalid); None while it is not implemented.
+        consent_channels: the marketing consent channels its `sync_consents` writes (none for a
+            destination that carries no consent).
     """
 
     name: str
@@ -100,6 +106,7 @@ class Registration:
     required_env: tuple[str, ...] = ()
     max_trait_bytes: int | None = None
     open: OpenDestination | None = None
+    consent_channels: tuple[Channel, ...] = ()
 
     @property
     def implemented(self) -> bool:

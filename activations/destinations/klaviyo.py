@@ -361,21 +361,21 @@ class KlaviyoDestination:
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
         """Grant email marketing consent the warehouse holds; withdraw what it no longer does."""
         for emails in chunks(work.subscribe, MAX_SUBSCRIBE):
-            sink.consents_sending(subscribe=emails, unsubscribe=())
+            sink.consents_sending(work.channel, subscribe=emails, unsubscribe=())
             if self._post_job(
                 "/api/profile-subscription-bulk-create-jobs",
                 "bulk_subscribe_profiles",
                 _consent_payload("profile-subscription-bulk-create-job", emails, "SUBSCRIBED"),
             ):
-                sink.consents(subscribed=emails, unsubscribed=())
+                sink.consents(work.channel, subscribed=emails, unsubscribed=())
         for emails in chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
-            sink.consents_sending(subscribe=(), unsubscribe=emails)
+            sink.consents_sending(work.channel, subscribe=(), unsubscribe=emails)
             if self._post_job(
                 "/api/profile-subscription-bulk-delete-jobs",
                 "bulk_unsubscribe_profiles",
                 _consent_payload("profile-subscription-bulk-delete-job", emails, "UNSUBSCRIBED"),
             ):
-                sink.consents(subscribed=(), unsubscribed=emails)
+                sink.consents(work.channel, subscribed=(), unsubscribed=emails)
 
     # ------------------------------------------------------------ lists
 
@@ -729,4 +729,5 @@ REGISTRATION = Registration(
     required_env=("KLAVIYO_API_KEY",),
     max_trait_bytes=MAX_PROFILE_BYTES,
     open=open_klaviyo,
+    consent_channels=("email",),
 )

@@ -5,7 +5,8 @@ any:
 1. "exited" events, then the tag removed from leavers (`DELETE /contacts/tags`): a leaver stops
    receiving the segment's automation before anyone new is welcomed into it;
 2. adds and updates upserted as contacts through `POST /batches` (100 per batch, asynchronous),
-   their traits as custom properties, no welcome message, no consent (that is `sync_consents`);
+   their traits as custom properties, no welcome message, no consent (that is `sync_consents`:
+   email consent on the email identifier, SMS consent on the phone);
 3. the tag added (`POST /contacts/tags`, 250 addresses per call) to the contacts whose upsert the
    batch's per-item results confirmed: Omnisend silently ignores an address it has no contact
    for, so a tag change is acknowledged only for contacts known to exist;
@@ -45,6 +46,8 @@ from activations.http import (
     time_scale,
 )
 from activations.rows import (
+    CONSENT_ADDRESS,
+    Channel,
     ConsentWork,
     DestinationKey,
     Event,
@@ -170,13 +173,15 @@ def _contact_item(member: Member, key: DestinationKey, welcome: bool) -> dict[st
     return {"identifiers": [identifier], "customProperties": dict(member.traits)}
 
 
-def _consent_item(email: str, status: str) -> dict[str, Any]:
+def _consent_item(channel: Channel, address: str, status: str) -> dict[str, Any]:
+    """The channel's status on the identifier it belongs to (email, or phone for sms), that
+    identifier alone: the contact is the one the segment keyed by that address."""
     return {
         "identifiers": [
             {
-                "type": "email",
-                "id": email,
-                "channels": {"email": {"status": status}},
+                "type": _IDENTIFIER[CONSENT_ADDRESS[channel]],
+                "id": address,
+                "channels": {channel: {"status": status}},
                 "sendWelcomeMessage": False,
             }
         ]
@@ -322,9 +327,11 @@ class OmnisendDestination:
         return parse_options(OmnisendOptions, work.segment, work.options)
 
     def sync_consents(self, work: ConsentWork, sink: AckSink) -> None:
-        """Email consent the warehouse holds, as the contact's email channel status: subscribed
-        where it says subscribed, unsubscribed where cohortflow had granted it and it no longer
-        does. Acknowledged per contact from the batches' item results."""
+        """The channel's consent the warehouse holds, as the channel status of the contact's
+        email or phone identifier: subscribed where it says subscribed, unsubscribed where
+        cohortflow had granted it and it no longer does. Acknowledged per contact from the
+        batches' item results."""
+        channel = work.channel
 
         def batches() -> Iterator[tuple[tuple[bool, Sequence[str]], list[Any]]]:
             for status in ("subscribed", "unsubscribed"):
@@ -333,15 +340,18 @@ class OmnisendDestination:
                     work.subscribe if granting else work.unsubscribe, MAX_BATCH_ITEMS
                 ):
                     sink.consents_sending(
-                        subscribe=chunk if granting else (), unsubscribe=() if granting else chunk
+                        channel,
+                        subscribe=chunk if granting else (),
+                        unsubscribe=() if granting else chunk,
                     )
-                    yield (granting, chunk), [_consent_item(email, status) for email in chunk]
+                    items = [_consent_item(channel, address, status) for address in chunk]
+                    yield (granting, chunk), items
 
         def collected(batch: tuple[bool, Sequence[str]], outcome: BatchOutcome) -> None:
             granting, chunk = batch
-            done = [email for email in chunk if outcome.of(email).ok]
+            done = [address for address in chunk if outcome.of(address).ok]
             sink.consents(
-                subscribed=done if granting else (), unsubscribed=() if granting else done
+                channel, subscribed=done if granting else (), unsubscribed=() if granting else done
             )
 
         self._pipeline("contacts", batches(), collected)
@@ -589,4 +599,5 @@ REGISTRATION = Registration(
     options=OmnisendOptions,
     required_env=("OMNISEND_API_KEY",),
     open=open_omnisend,
+    consent_channels=("email", "sms"),
 )

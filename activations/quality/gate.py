@@ -30,6 +30,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
+from activations.destinations.registry import registration
 from activations.errors import CohortflowError
 from activations.migrations import migrate
 from activations.quality import fill
@@ -57,6 +58,7 @@ from activations.quality.validation import validate_queries
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES_BY_NAME
 from activations.readiness import present_tables, require_models
+from activations.rows import Channel
 from activations.segment_config import SegmentConfig, routed_destinations
 from activations.settings import Settings
 from activations.transform import MANIFEST_PATH, MODELS_SCHEMA, RUN_RESULTS_PATH
@@ -473,36 +475,46 @@ def _volume_result(
     )
 
 
+# The check saying a destination holds consent from cohortflow on a channel with no warehouse
+# record of it (`consent_sms` is another check: members routed to the SMS destination).
+CONSENT_RECORD_CHECKS: Mapping[Channel, str] = {
+    "email": "consent_email",
+    "sms": "consent_sms_record",
+}
+
+
 def _consent_without_record(
     connection: Connection, ids: Mapping[str, str], configs: Mapping[str, SegmentConfig]
 ) -> list[CheckResult]:
-    """Per destination holding email consent from cohortflow: none may lack a warehouse record
-    (a consents load that lost rows must not leave people subscribed on our word)."""
-    destinations = routed_destinations(configs)
-    found: dict[str, list[str]] = {}
+    """Per destination and channel it carries consent on: no consent held from cohortflow may
+    lack a warehouse record (a consents load that lost rows must not leave people subscribed on
+    our word)."""
+    found: dict[tuple[str, str], list[str]] = {}
     for row in connection.execute(statement(connection, "select_consent_without_record", **ids)):
-        found.setdefault(str(row.destination), []).append(str(row.address))
+        found.setdefault((str(row.destination), str(row.channel)), []).append(str(row.address))
     results = []
-    for destination in destinations:
-        addresses = found.get(destination, [])
-        results.append(
-            CheckResult(
-                check="consent_email",
-                subject=f"{destination} email consent",
-                status="failed" if addresses else "passed",
-                blocking=True,
-                message=(
-                    f"{len(addresses):,} address(es) hold email consent from cohortflow with no "
-                    "consent record in the warehouse."
-                    if addresses
-                    else "every consent cohortflow granted has a warehouse record."
-                ),
-                observed=float(len(addresses)),
-                threshold=0.0,
-                destination=destination,
-                samples=tuple({"address": mask(address)} for address in addresses[:5]),
+    for destination in routed_destinations(configs):
+        for channel in registration(destination).consent_channels:
+            addresses = found.get((destination, channel), [])
+            label = "email" if channel == "email" else "SMS"
+            results.append(
+                CheckResult(
+                    check=CONSENT_RECORD_CHECKS[channel],
+                    subject=f"{destination} {label} consent",
+                    status="failed" if addresses else "passed",
+                    blocking=True,
+                    message=(
+                        f"{len(addresses):,} address(es) hold {label} consent from cohortflow "
+                        "with no consent record in the warehouse."
+                        if addresses
+                        else f"every {label} consent cohortflow granted has a warehouse record."
+                    ),
+                    observed=float(len(addresses)),
+                    threshold=0.0,
+                    destination=destination,
+                    samples=tuple({"address": mask(address)} for address in addresses[:5]),
+                )
             )
-        )
     return results
 
 

@@ -12,6 +12,7 @@ from activations.quality.results import CheckReport, CheckResult
 from activations.runner import run_sync
 from activations.sandbox import Faults, SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
+from activations.segment_config import parse_segment_config
 from activations.settings import Settings
 from activations.warehouse import Warehouse, connect
 from tests.support.activation import (
@@ -252,3 +253,33 @@ def test_a_move_away_from_a_list_deleted_in_klaviyo_lands_in_the_new_one(
     assert (segment.moved_from, segment.moved_to) == ("List vip", "VIP (2027)")
     assert sorted(app.state.lists.values()) == ["VIP (2027)"]
     assert app.state.list_members("VIP (2027)") == store.email_members("vip")
+
+
+def test_a_phone_keyed_segment_grants_no_email_consent(
+    duckdb_url: str, sandbox: tuple[KlaviyoSandbox, str]
+) -> None:
+    # Klaviyo carries email consent only, on the profile an email identifies: a subscribe job
+    # for the email of a phone-keyed member would make a second profile for the person.
+    app, url = sandbox
+    store = Store()
+    for i in range(3):
+        person = Person(f"p{i}", f"p{i}@example.com", f"+1415555{i:04d}")
+        store.people[person.person_id] = person
+        store.members[("vip", person.person_id)] = {}
+        store.consent[f"p{i}@example.com"] = "subscribed"
+    configs = {
+        "vip": parse_segment_config(
+            "vip", {"key": "phone", "destinations": {"klaviyo": {"list": "List vip"}}}
+        )
+    }
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        report = run_sync(
+            Settings(warehouse=warehouse),
+            destination="klaviyo",
+            configs=configs,
+            environ=environ(url),
+        )
+    assert [s.added for s in report.segments] == [3] and report.consents_granted == 0
+    assert app.state.subscriptions == {}
+    assert {p.email for p in app.state.profiles.values()} == {None}

@@ -73,7 +73,7 @@ def manifest(tmp_path: Path) -> Path:
 
 
 def configs(destination: str = "klaviyo", key: str = "email", **checks: Any) -> dict[str, Any]:
-    options = {"list": "VIPs"} if destination == "klaviyo" else {}
+    options = {"klaviyo": {"list": "VIPs"}, "omnisend": {"tag": "vips"}}.get(destination, {})
     meta = {"key": key, "destinations": {destination: options}, "checks": checks or None}
     return {"vip": parse_segment_config("vip", meta)}
 
@@ -451,6 +451,32 @@ def test_email_consent_held_without_any_warehouse_record_fails(
     publish(warehouse, members, AS_OF)
     lost = result(check(warehouse, manifest), "consent_email")
     assert lost.status == "failed" and lost.destination == "klaviyo" and lost.observed == 1
+
+
+def test_sms_consent_held_without_any_warehouse_record_fails_where_sms_consent_is_carried(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    people = {f"p{i}": Person(f"p{i}", f"p{i}@example.com", f"+1555010{i:04d}") for i in range(2)}
+    members = Store(people=people, members={("vip", p): {} for p in people})
+    members.sms_consent = {"+15550100000": "subscribed"}
+    publish(warehouse, members, AS_OF)
+    omnisend = configs(destination="omnisend", key="phone")
+    check(warehouse, manifest, omnisend)  # creates the state tables
+    with connect(warehouse) as connection:
+        connection.execute(
+            sa.text(
+                "insert into cohortflow_state.sync_consents values "
+                "('omnisend', 'sms', :a, 'subscribed', :at)"
+            ),
+            [{"a": a, "at": AS_OF} for a in ("+15550100000", "+15550100001")],
+        )
+    lost = result(check(warehouse, manifest, omnisend), "consent_sms_record")
+    assert lost.status == "failed" and lost.destination == "omnisend" and lost.observed == 1
+    assert [s["address"] for s in lost.samples] == ["+155***01"]
+    assert result(check(warehouse, manifest, omnisend), "consent_email").status == "passed"
+    # Klaviyo carries no SMS consent: it has no such check to pass or fail.
+    assert not [r for r in check(warehouse, manifest).results if r.check == "consent_sms_record"]
 
 
 # ---------------------------------------------------------------- scope and approval

@@ -34,11 +34,13 @@ class Person:
 
 @dataclass
 class Store:
-    """People, who is in which segment with which traits, and email consent per address."""
+    """People, who is in which segment with which traits, and consent per address: email
+    consent by email, SMS consent by phone."""
 
     people: dict[str, Person] = field(default_factory=dict)
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     consent: dict[str, str] = field(default_factory=dict)  # email -> subscribed/unsubscribed
+    sms_consent: dict[str, str] = field(default_factory=dict)  # phone -> subscribed/unsubscribed
 
     def email_members(self, segment: str) -> set[str]:
         """Emails of a segment's members: what the list must hold."""
@@ -106,14 +108,15 @@ def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
                 rows,
             )
         consents = [
-            {"address": address, "status": status, "at": as_of}
-            for address, status in store.consent.items()
+            {"channel": channel, "address": address, "status": status, "at": as_of}
+            for channel, statuses in (("email", store.consent), ("sms", store.sms_consent))
+            for address, status in statuses.items()
         ]
         if consents:
             connection.execute(
                 sa.text(
                     "insert into analytics.contact_consent values "
-                    "('email', :address, :status, :at, 'test')"
+                    "(:channel, :address, :status, :at, 'test')"
                 ),
                 consents,
             )

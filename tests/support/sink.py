@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from activations.destinations.base import AckSink, Destination
-from activations.rows import Event, EventAck, RowAck, RowIntent, SegmentWork
+from activations.rows import Channel, Event, EventAck, RowAck, RowIntent, SegmentWork
 
 
 @dataclass
@@ -19,7 +19,9 @@ class Sink:
     consent_intents: list[str] = field(default_factory=list)
     events_sent: list[str] = field(default_factory=list)
 
-    def consents_sending(self, *, subscribe: Sequence[str], unsubscribe: Sequence[str]) -> None:
+    def consents_sending(
+        self, channel: Channel, *, subscribe: Sequence[str], unsubscribe: Sequence[str]
+    ) -> None:
         self.consent_intents.extend([*subscribe, *unsubscribe])
 
     def sending(self, intents: Sequence[RowIntent]) -> None:
@@ -37,7 +39,9 @@ class Sink:
     def profile_ids(self, ids: Mapping[str, str]) -> None:
         self.ids.update(ids)
 
-    def consents(self, *, subscribed: Sequence[str], unsubscribed: Sequence[str]) -> None:
+    def consents(
+        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
+    ) -> None:
         self.subscribed.extend(subscribed)
 
 

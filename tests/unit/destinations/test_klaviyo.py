@@ -98,7 +98,7 @@ def test_an_empty_plan_makes_no_http_call() -> None:
     calls: list[httpx.Request] = []
     target = destination(lambda request: calls.append(request) or jsonapi(500, {}))
     send(target, work(), Sink())
-    target.sync_consents(ConsentWork(subscribe=[], unsubscribe=[]), Sink())
+    target.sync_consents(ConsentWork(channel="email", subscribe=[], unsubscribe=[]), Sink())
     assert calls == []
 
 
