@@ -10,7 +10,7 @@ unless a scenario names another place (how the contract renames a list or tag).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -83,23 +83,38 @@ class Vendor:
         self, *segments: str, events: bool = True, targets: Mapping[str, str] | None = None
     ) -> dict[str, SegmentConfig]:
         """Each segment's YAML for this vendor, kept at `targets[segment]` where given."""
-        targets = targets or {}
-        return {
-            segment: parse_segment_config(
-                segment,
-                {
-                    "key": "email",
-                    "destinations": {
-                        self.name: {
-                            **self.block(segment, targets.get(segment)),
-                            "events": events,
-                            "max_exit_fraction": 1,
-                        }
-                    },
+        return configs_for([self], segments, events=events, targets=targets)
+
+    def destination_block(
+        self, segment: str, *, events: bool = True, target: str | None = None
+    ) -> dict[str, Any]:
+        """The segment's whole block under `destinations:` for this vendor."""
+        return {**self.block(segment, target), "events": events, "max_exit_fraction": 1}
+
+
+def configs_for(
+    vendors: Sequence[Vendor],
+    segments: Sequence[str],
+    *,
+    events: bool = True,
+    targets: Mapping[str, str] | None = None,
+) -> dict[str, SegmentConfig]:
+    """Each segment keyed by email and routed to every one of `vendors`, each keeping it at its
+    usual place (or at `targets[segment]`)."""
+    targets = targets or {}
+    return {
+        segment: parse_segment_config(
+            segment,
+            {
+                "key": "email",
+                "destinations": {
+                    v.name: v.destination_block(segment, events=events, target=targets.get(segment))
+                    for v in vendors
                 },
-            )
-            for segment in segments
-        }
+            },
+        )
+        for segment in segments
+    }
 
 
 class FailingRemovals:
