@@ -164,9 +164,11 @@ def _vendors() -> dict[str, tuple[Sequence[str], Path]]:
     # Imported here: the vendor modules pull in the web stack, which extraction does not need.
     from activations.sandbox import klaviyo
     from activations.sandbox.omnisend import spec as omnisend
+    from activations.sandbox.twilio import spec as twilio
 
     vendors: dict[str, tuple[Sequence[str], Path]] = {
-        "klaviyo": (klaviyo.OPERATIONS, klaviyo.SPEC_PATH)
+        "klaviyo": (klaviyo.OPERATIONS, klaviyo.SPEC_PATH),
+        "twilio": (twilio.OPERATIONS, twilio.SPEC_PATH),
     }
     for document, served in omnisend.DOCUMENTS.items():
         vendors[f"omnisend-{document}"] = served
