@@ -23,7 +23,8 @@ from dagster import AssetExecutionContext
 
 from activations.destinations.registry import IMPLEMENTED, unavailable_reason
 from activations.quality.gate import run_checks
-from activations.runner import SyncReport, run_sync
+from activations.reports import SyncReport
+from activations.runner import run_sync
 from activations.segment_config import load_segment_configs
 from orchestration.changes import MEMBERSHIP_CHANGES_KEY
 from orchestration.dbt import dbt_project

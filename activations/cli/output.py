@@ -29,7 +29,7 @@ from activations.changes import RecordedRun, SegmentChanges
 
 if TYPE_CHECKING:
     from activations.quality.results import CheckReport
-    from activations.runner import SegmentReport, SyncReport
+    from activations.reports import SegmentReport, SyncReport
     from activations.sandbox.klaviyo import KlaviyoSandbox
     from activations.sandbox.omnisend import OmnisendSandbox
 

@@ -21,11 +21,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from activations.destinations.options import DestinationOptions
 from activations.http import HttpClient
+from activations.reports import SyncReport
 from activations.rows import Channel, ConsentWork, Event, EventAck, RowAck, RowIntent, SegmentWork
+
+if TYPE_CHECKING:  # both read the registry: only their names are needed here
+    from activations.segment_config import SegmentConfig
+    from activations.settings import Settings
 
 
 class AckSink(Protocol):
@@ -84,6 +89,22 @@ OpenDestination = Callable[
 ]
 
 
+class RunDestination(Protocol):
+    """A destination's own sync, for one whose sends do not fit the segment-and-acknowledgement
+    protocol (SMS: nothing is held at Twilio, each text is decided when it is due). It fills
+    `report` with one segment report per routed segment (held ones `blocked`, with the hold's
+    reason) and raises `CohortflowError` when it cannot sync at all."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        routed: Mapping[str, SegmentConfig],
+        holds: Mapping[str, str],
+        environ: Mapping[str, str],
+        report: SyncReport,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Registration:
     """Everything cohortflow knows about a destination, in one place: the only thing a new
@@ -99,6 +120,7 @@ class Registration:
             one-line error when the settings are invalid); None while it is not implemented.
         consent_channels: the marketing consent channels its `sync_consents` writes (none for a
             destination that carries no consent).
+        run: the destination's own sync, instead of `open` and the generic one.
     """
 
     name: str
@@ -107,7 +129,8 @@ class Registration:
     max_trait_bytes: int | None = None
     open: OpenDestination | None = None
     consent_channels: tuple[Channel, ...] = ()
+    run: RunDestination | None = None
 
     @property
     def implemented(self) -> bool:
-        return self.open is not None
+        return self.open is not None or self.run is not None

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from activations.planner import build_plan
-from activations.runner import DestinationFailed, SyncReport, run_sync
+from activations.reports import SyncReport
+from activations.runner import DestinationFailed, run_sync
 from activations.sandbox import Faults
 from activations.settings import Settings
 from activations.warehouse import Warehouse, connect

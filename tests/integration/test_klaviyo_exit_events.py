@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from activations.runner import SyncReport, run_sync
+from activations.reports import SyncReport
+from activations.runner import run_sync
 from activations.sandbox import SandboxServer
 from activations.sandbox.klaviyo import KlaviyoSandbox
 from activations.settings import Settings

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from activations.migrations import migrate
+from activations.reports import SegmentReport, SyncReport
 from activations.rows import RowAck
-from activations.runner import SegmentReport, SyncReport, _LedgerSink
+from activations.runner import _LedgerSink
 from activations.settings import Settings
 from activations.warehouse import Warehouse, WarehouseBusy, connect
 from tests.support.activation import empty_models, ledger_keys

@@ -19,7 +19,7 @@ from activations.cli.output import Steps, new_progress, sync_table
 from activations.errors import WarehouseError
 from activations.instants import FutureAsOfRefused
 from activations.pipeline import run_pipeline
-from activations.runner import SegmentReport, SyncReport
+from activations.reports import SegmentReport, SyncReport
 from activations.settings import Settings
 from activations.warehouse import Warehouse
 
