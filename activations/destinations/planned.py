@@ -11,13 +11,6 @@ from activations.destinations.base import Registration
 from activations.destinations.options import DestinationOptions, Name
 
 
-class SmsOptions(DestinationOptions):
-    """`destinations.sms` (DESIGN section 6)."""
-
-    on_enter: Name | None = None
-    consent_required: bool = True
-
-
 class WebhookOptions(DestinationOptions):
     """`destinations.webhook` (DESIGN section 7)."""
 
@@ -25,5 +18,4 @@ class WebhookOptions(DestinationOptions):
     events: bool = False
 
 
-SMS = Registration(name="sms", options=SmsOptions)
 WEBHOOK = Registration(name="webhook", options=WebhookOptions)

@@ -14,10 +14,16 @@ from activations.destinations import klaviyo, omnisend, planned
 from activations.destinations.base import Destination, Registration
 from activations.errors import CohortflowError
 from activations.http import HttpClient
+from activations.sms import sync as sms
 
 REGISTRATIONS: Mapping[str, Registration] = {
     registration.name: registration
-    for registration in (klaviyo.REGISTRATION, omnisend.REGISTRATION, planned.SMS, planned.WEBHOOK)
+    for registration in (
+        klaviyo.REGISTRATION,
+        omnisend.REGISTRATION,
+        sms.REGISTRATION,
+        planned.WEBHOOK,
+    )
 }
 IMPLEMENTED: tuple[str, ...] = tuple(name for name, r in REGISTRATIONS.items() if r.implemented)
 

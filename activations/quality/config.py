@@ -28,6 +28,10 @@ SEGMENT_CHECKS = (
     "segment_volume",
     "consent_sms",
 )
+# Checks that only warn unless a segment makes them blocking. `consent_sms`: the SMS sender
+# decides consent for every text and skips a member without it, with the reason, so a segment
+# of which only some members consented still texts those who did.
+WARN_BY_DEFAULT = frozenset({"consent_sms"})
 _PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
@@ -83,7 +87,7 @@ class SegmentChecks:
     expectations: tuple[Mapping[str, Any], ...] = ()
 
     def is_blocking(self, check: str) -> bool:
-        return self.blocking.get(check, True)
+        return self.blocking.get(check, check not in WARN_BY_DEFAULT)
 
 
 def raw_table_checks(manifest_path: Path) -> tuple[RawTableChecks, ...]:

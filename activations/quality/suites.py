@@ -23,7 +23,7 @@ from typing import Any
 
 from activations.destinations.registry import registration
 from activations.quality import fill
-from activations.quality.config import RawTableChecks
+from activations.quality.config import WARN_BY_DEFAULT, RawTableChecks
 from activations.quality.fill import ColumnFill
 from activations.quality.results import CheckResult
 from activations.segment_config import SegmentConfig
@@ -427,7 +427,7 @@ def _pairs(check: PayloadCheck, routed: Sequence[Route]) -> Interpret:
                     check=check.name,
                     subject=f"{route.destination}/{route.segment}",
                     status="passed" if row is None and unlisted <= 0 else "failed",
-                    blocking=route.blocking.get(check.name, True),
+                    blocking=route.blocking.get(check.name, check.name not in WARN_BY_DEFAULT),
                     message=message,
                     observed=observed,
                     threshold=threshold,

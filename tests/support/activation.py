@@ -30,6 +30,8 @@ class Person:
     person_id: str
     email: str | None
     phone: str | None = None
+    timezone: str | None = None
+    country: str | None = None
 
 
 @dataclass
@@ -62,7 +64,7 @@ def empty_models(location: str) -> Iterator[Warehouse]:
         with connect(warehouse) as connection:
             connection.exec_driver_sql(
                 "create table analytics.dim_person (person_id varchar, email varchar, "
-                "phone varchar)"
+                "phone varchar, timezone varchar, country varchar)"
             )
             connection.exec_driver_sql(
                 "create table analytics.contact_consent (channel varchar, address varchar, "
@@ -77,12 +79,21 @@ def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
         for table in ("segment_membership", "dim_person", "contact_consent"):
             connection.exec_driver_sql(f"delete from analytics.{table}")
         people = [
-            {"person_id": p.person_id, "email": p.email, "phone": p.phone}
+            {
+                "person_id": p.person_id,
+                "email": p.email,
+                "phone": p.phone,
+                "timezone": p.timezone,
+                "country": p.country,
+            }
             for p in store.people.values()
         ]
         if people:
             connection.execute(
-                sa.text("insert into analytics.dim_person values (:person_id, :email, :phone)"),
+                sa.text(
+                    "insert into analytics.dim_person "
+                    "values (:person_id, :email, :phone, :timezone, :country)"
+                ),
                 people,
             )
         rows = []

@@ -38,14 +38,15 @@ def test_an_unregistered_destination_is_an_unknown_key() -> None:
 
 
 def test_availability_comes_from_the_registration() -> None:
-    assert "klaviyo" in IMPLEMENTED and "sms" not in IMPLEMENTED
+    assert {"klaviyo", "omnisend", "sms"} <= set(IMPLEMENTED) and "webhook" not in IMPLEMENTED
     assert unavailable_reason("klaviyo", {}) == "KLAVIYO_API_KEY not set"
     assert unavailable_reason("klaviyo", {"KLAVIYO_API_KEY": "  "}) == "KLAVIYO_API_KEY not set"
     assert unavailable_reason("klaviyo", {"KLAVIYO_API_KEY": "pk_x"}) is None
-    assert unavailable_reason("sms", {}) == "not implemented yet"
+    assert unavailable_reason("webhook", {}) == "not implemented yet"
+    assert unavailable_reason("sms", {}) == "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN not set"
 
 
-@pytest.mark.parametrize("name", ["sms", "nowhere"])
+@pytest.mark.parametrize("name", ["webhook", "nowhere"])
 def test_opening_what_cannot_be_synced_says_what_can(name: str) -> None:
     with pytest.raises(CohortflowError, match="klaviyo"):
         with open_destination(name, {}):

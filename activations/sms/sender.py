@@ -1,0 +1,283 @@
+"""Sending what the outbox holds, at most once: settle what is in doubt, send what is due, read
+back what was delivered.
+
+Order matters, and each step commits before the next request:
+1. Messages left `sending` by an earlier sync (a crash, a lost answer) are looked up in Twilio's
+   message list. Found: `sent`. Not found: `unknown`, never re-sent, unless the segment chose
+   `delivery: at_least_once` (then planned again). Nothing new is sent before this is done, so
+   the frequency caps count every text that may have gone.
+2. Each due message is decided again at send time (`activations.sms.rules.decide`): the
+   warehouse may have withdrawn consent, the person may have left the segment or texted STOP,
+   the caps may have filled. Deferred ones get their `send_after`; the rest are sent one by one,
+   each marked `sending` in its own transaction before the request.
+3. Messages sent in the last day without a final status are fetched for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from activations.destinations.twilio import (
+    Accepted,
+    InDoubt,
+    NotSent,
+    Refused,
+    TwilioMessages,
+)
+from activations.failpoints import failpoint
+from activations.sms import outbox
+from activations.sms.outbox import Due, Status, Transition
+from activations.sms.rules import Expire, Send, SmsRules, decide
+from activations.sms.zones import resolve_zones
+from activations.warehouse import Warehouse, connect
+
+STATUS_LOOKBACK = timedelta(hours=24)  # how long after sending a delivery status is asked for
+_FINAL_TWILIO: frozenset[Status] = frozenset({"delivered", "undelivered", "failed"})
+
+
+@dataclass
+class SegmentTexts:
+    """One segment's texts in one sync: how many went, and why the others did not."""
+
+    sent: int = 0
+    deferred: int = 0
+    in_doubt: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Delivery:
+    """What a sync did with the outbox, per segment."""
+
+    segments: dict[str, SegmentTexts] = field(default_factory=dict)
+    settled_sent: int = 0
+    settled_unknown: int = 0
+    delivered: int = 0
+
+    def of(self, segment: str) -> SegmentTexts:
+        return self.segments.setdefault(segment, SegmentTexts())
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Sends one account's due texts of `segments` (others, e.g. held by a check, wait);
+    `rules` and `at_least_once` by segment."""
+
+    warehouse: Warehouse
+    state_schema: str
+    messages: TwilioMessages
+    rules: Mapping[str, SmsRules]
+    segments: frozenset[str]
+    at_least_once: frozenset[str] = frozenset()
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC).replace(tzinfo=None))
+
+    def deliver(self) -> Delivery:
+        delivery = Delivery()
+        self._settle_in_doubt(delivery)
+        self._send_due(delivery)
+        self._read_statuses(delivery)
+        return delivery
+
+    # ------------------------------------------------------------ 1. in doubt
+
+    def _settle_in_doubt(self, delivery: Delivery) -> None:
+        with connect(self.warehouse) as connection:
+            doubtful = outbox.in_doubt(connection, self.state_schema)
+        for message in doubtful:
+            found = self.messages.find(message.phone, message.body, since=message.sending_at)
+            if found is not None:
+                moved = Transition(
+                    message.message_id,
+                    "sent",
+                    sent_at=found.created_at or message.sending_at,
+                    twilio_sid=found.sid,
+                    twilio_status=found.status,
+                )
+                delivery.settled_sent += 1
+            elif message.segment in self.at_least_once:
+                moved = Transition(
+                    message.message_id,
+                    "planned",
+                    reason_code="resent",
+                    reason="Twilio does not list it: planned again (delivery: at_least_once)",
+                )
+            else:
+                moved = Transition(
+                    message.message_id,
+                    "unknown",
+                    reason_code="not_listed",
+                    reason="sent without an answer and Twilio does not list it: not re-sent",
+                )
+                delivery.settled_unknown += 1
+            self._move(moved)
+
+    # ------------------------------------------------------------ 2. due
+
+    def _send_due(self, delivery: Delivery) -> None:
+        now = self.clock()
+        longest = max((rules.cap_lookback for rules in self.rules.values()), default=timedelta(0))
+        with connect(self.warehouse) as connection:
+            due = [
+                m
+                for m in outbox.due(connection, self.state_schema, now)
+                if m.segment in self.segments
+            ]
+            history = outbox.recent_sends(
+                connection, self.state_schema, (m.phone for m in due if m.phone), now - longest
+            )
+        for message in due:
+            texts = delivery.of(message.segment)
+            moved = self._decided(message, history.get(str(message.phone), []))
+            if moved is None:
+                self._send(message, texts, history)
+                continue
+            self._move(moved)
+            if moved.status == "deferred":
+                texts.deferred += 1
+            else:
+                texts.statuses[moved.status] += 1
+                texts.reasons[moved.reason or moved.status] += 1
+
+    def _decided(self, message: Due, sent: list[datetime]) -> Transition | None:
+        """The message's transition when it must not go now; None when it goes now."""
+        if not message.still_applies:
+            left = "left the segment" if message.change == "entered" else "came back"
+            return Transition(
+                message.message_id,
+                "expired",
+                reason_code="no_longer_applies",
+                reason=f"the person {left} before it was sent",
+            )
+        if message.phone is None or message.body is None:
+            return Transition(
+                message.message_id, "suppressed", reason_code="no_phone", reason="no phone number"
+            )
+        consents = (
+            [(message.consented_at, message.consent_status)]
+            if message.consented_at is not None and message.consent_status is not None
+            else []
+        )
+        opt_outs = (
+            [(message.opted_out_at, message.opted_out_by or "opt-out")]
+            if message.opted_out_at is not None
+            else []
+        )
+        decision = decide(
+            now=self.clock(),
+            planned_at=message.planned_at,
+            zones=resolve_zones(message.phone, message.timezone).zoneinfos(),
+            consents=consents,
+            opt_outs=opt_outs,
+            sent=sent,
+            rules=self.rules[message.segment],
+        )
+        if isinstance(decision, Send):
+            if not decision.deferred:
+                return None
+            reason = "; ".join(str(r) for r in decision.deferred_by)
+            return Transition(
+                message.message_id,
+                "deferred",
+                reason_code=decision.deferred_by[0].code.value,
+                reason=reason,
+                send_after=decision.at,
+            )
+        status: Status = "expired" if isinstance(decision, Expire) else "suppressed"
+        return Transition(
+            message.message_id,
+            status,
+            reason_code=decision.reason.code.value,
+            reason=decision.reason.detail,
+        )
+
+    def _send(self, message: Due, texts: SegmentTexts, history: dict[str, list[datetime]]) -> None:
+        phone, body = str(message.phone), str(message.body)
+        sending_at = self.clock()
+        self._move(Transition(message.message_id, "sending", sending_at=sending_at))
+        history.setdefault(phone, []).append(sending_at)  # counts for the caps from now on
+        failpoint("sms_after_sending")
+        outcome = self.messages.send(phone, body)
+        failpoint("sms_after_send")
+        if isinstance(outcome, Accepted):
+            self._move(
+                Transition(
+                    message.message_id,
+                    "sent",
+                    sent_at=self.clock(),
+                    twilio_sid=outcome.sid,
+                    twilio_status=outcome.status,
+                )
+            )
+            texts.sent += 1
+        elif isinstance(outcome, Refused):
+            self._refused(message, outcome, texts)
+        elif isinstance(outcome, NotSent):
+            history[phone].remove(sending_at)
+            self._move(
+                Transition(
+                    message.message_id,
+                    "planned",
+                    reason_code="not_sent",
+                    reason=f"not sent, tried again next sync: {outcome.reason}",
+                )
+            )
+            texts.reasons["not sent, tried again next sync"] += 1
+        else:
+            assert isinstance(outcome, InDoubt)
+            texts.in_doubt += 1  # stays `sending`: the next sync looks it up
+
+    def _refused(self, message: Due, refused: Refused, texts: SegmentTexts) -> None:
+        if refused.opted_out:
+            with connect(self.warehouse) as connection:
+                outbox.suppress(
+                    connection, self.state_schema, str(message.phone), "Twilio 21610", self.clock()
+                )
+            moved = Transition(
+                message.message_id,
+                "suppressed",
+                reason_code="opted_out",
+                reason="the recipient opted out (Twilio 21610)",
+                error_code=int(refused.code or 0),
+            )
+        else:
+            moved = Transition(
+                message.message_id,
+                "failed",
+                reason_code="refused",
+                reason=refused.reason,
+                error_code=int(refused.code) if refused.code and refused.code.isdigit() else None,
+            )
+        self._move(moved)
+        texts.statuses[moved.status] += 1
+        texts.reasons[moved.reason or moved.status] += 1
+
+    # ------------------------------------------------------------ 3. statuses
+
+    def _read_statuses(self, delivery: Delivery) -> None:
+        with connect(self.warehouse) as connection:
+            waiting = outbox.awaiting_status(
+                connection, self.state_schema, self.clock() - STATUS_LOOKBACK
+            )
+        for message_id, sid in waiting:
+            listed = self.messages.fetch(sid)
+            final = next((s for s in _FINAL_TWILIO if s == listed.status), None)
+            if final is None:
+                continue  # queued, sending, sent: asked again next sync
+            self._move(
+                Transition(
+                    message_id,
+                    final,
+                    twilio_status=listed.status,
+                    error_code=listed.error_code,
+                    reason=None if final == "delivered" else f"Twilio: {listed.status}",
+                )
+            )
+            delivery.delivered += final == "delivered"
+
+    def _move(self, transition: Transition) -> None:
+        with connect(self.warehouse) as connection:
+            outbox.move(connection, self.state_schema, [transition], self.clock())
