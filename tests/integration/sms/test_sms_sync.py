@@ -9,82 +9,29 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
 from activations.reports import SyncReport
-from activations.runner import run_sync
-from activations.sandbox import Faults, SandboxServer
+from activations.runner import DestinationFailed, run_sync
+from activations.sandbox import Faults
 from activations.sandbox.twilio import TwilioSandbox
-from activations.segment_config import SegmentConfig, parse_segment_config
 from activations.settings import Settings
-from activations.warehouse import Warehouse, connect
-from tests.support.activation import Person, Store, empty_models, publish
+from activations.warehouse import Warehouse
+from tests.support.activation import Store, empty_models, publish
+from tests.support.sms import outbox_rows, recipient, sms_configs, texted, twilio_sandbox, zone_at
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT_SID = "AC" + "9e" * 16
-AUTH_TOKEN = "sms-sync-token-41c2"
-SENDER = "+15005550006"
 T0 = datetime(2026, 6, 1, 9)
-# Zones without daylight saving, one per whole-hour offset: one is at midday at any instant.
-FIXED_ZONES = (
-    "Pacific/Pago_Pago", "Pacific/Honolulu", "Pacific/Gambier", "Pacific/Pitcairn",
-    "America/Phoenix", "America/Guatemala", "America/Bogota", "America/Caracas",
-    "America/Argentina/Buenos_Aires", "America/Noronha", "Atlantic/Cape_Verde", "Africa/Abidjan",
-    "Africa/Lagos", "Africa/Johannesburg", "Europe/Istanbul", "Asia/Dubai", "Asia/Karachi",
-    "Asia/Dhaka", "Asia/Bangkok", "Asia/Shanghai", "Asia/Tokyo", "Australia/Brisbane",
-    "Pacific/Noumea", "Pacific/Tarawa",
-)  # fmt: skip
-
-
-def zone_at(local_hour: int) -> str:
-    """A zone whose wall clock shows `local_hour` (give or take the hour) now."""
-    now = datetime.now(UTC)
-    return min(
-        FIXED_ZONES,
-        key=lambda name: abs(now.astimezone(ZoneInfo(name)).hour + 0.5 - local_hour - 0.5),
-    )
 
 
 @pytest.fixture
-def twilio(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
-    monkeypatch.setenv("COHORTFLOW_TIME_SCALE", "1000")
-    sandbox = TwilioSandbox(ACCOUNT_SID, AUTH_TOKEN, senders=(SENDER,), time_scale=1000.0)
-    with SandboxServer(sandbox.app) as server:
-        yield (
-            sandbox,
-            {
-                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "TWILIO_FROM": SENDER,
-                "TWILIO_BASE_URL": server.url,
-                "COHORTFLOW_HTTP_TIMEOUT": "0.3",
-            },
-        )
-
-
-def configs(*segments: str, **sms: Any) -> dict[str, SegmentConfig]:
-    block = {"on_enter": "winback", **sms}
-    return {
-        segment: parse_segment_config(
-            segment,
-            {"key": "phone", "traits": ["first_name"], "destinations": {"sms": block}},
-        )
-        for segment in segments
-    }
-
-
-def person(store: Store, i: int, *, zone: str, consent: str | None = "subscribed") -> str:
-    phone = f"+1415555{i:04d}"
-    store.people[f"p{i}"] = Person(f"p{i}", None, phone, timezone=zone)
-    if consent is not None:
-        store.sms_consent[phone] = consent
-    return phone
+def twilio() -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
+    with twilio_sandbox() as served:
+        yield served
 
 
 def sync(warehouse: Warehouse, environ: dict[str, str], **sms: Any) -> SyncReport:
@@ -92,23 +39,14 @@ def sync(warehouse: Warehouse, environ: dict[str, str], **sms: Any) -> SyncRepor
     return run_sync(
         Settings(warehouse=warehouse),
         destination="sms",
-        configs=configs(*segments, **sms),
+        configs=sms_configs(segments, **sms),
         environ=environ,
     )
 
 
 def outbox(warehouse: Warehouse) -> dict[str, tuple[str, str | None]]:
-    """person id -> (status, reason code) of their outbox rows."""
-    with connect(warehouse) as connection:
-        rows = connection.execute(
-            sa.text("select person_id, status, reason_code from cohortflow_state.sms_outbox")
-        )
-        return {str(p): (str(s), c) for p, s, c in rows}
-
-
-def texted(sandbox: TwilioSandbox) -> Counter[str]:
-    with sandbox.state.lock:
-        return Counter(str(m.params["To"]) for m in sandbox.state.outbound)
+    """person id -> (status, reason code) of their outbox row."""
+    return {person_id: (status, code) for person_id, status, code in outbox_rows(warehouse)}
 
 
 def test_members_at_switch_on_get_no_text_and_each_newcomer_gets_one(
@@ -118,7 +56,7 @@ def test_members_at_switch_on_get_no_text_and_each_newcomer_gets_one(
     store = Store()
     midday = zone_at(12)
     for i in range(3):
-        person(store, i, zone=midday)
+        recipient(store, i, zone=midday)
         store.members[("winback", f"p{i}")] = {"first_name": f"P{i}"}
     with empty_models(duckdb_url) as warehouse:
         publish(warehouse, store, T0)
@@ -126,7 +64,7 @@ def test_members_at_switch_on_get_no_text_and_each_newcomer_gets_one(
         assert texted(sandbox) == Counter(), "the baseline texts nobody"
         assert [s.status for s in first.segments] == ["synced"]
 
-        newcomer = person(store, 9, zone=midday)
+        newcomer = recipient(store, 9, zone=midday)
         store.members[("winback", "p9")] = {"first_name": "Nina"}
         publish(warehouse, store, T0 + timedelta(days=1))
         second = sync(warehouse, environ)
@@ -152,11 +90,11 @@ def test_the_rules_hold_back_texts_with_a_reason(
         publish(warehouse, store, T0)
         sync(warehouse, environ)  # the baseline
         people = {
-            "p1": person(store, 1, zone=midday),
-            "p2": person(store, 2, zone=midday, consent=None),
-            "p3": person(store, 3, zone=midday, consent="unsubscribed"),
-            "p4": person(store, 4, zone=night),
-            "p5": person(store, 5, zone=midday),
+            "p1": recipient(store, 1, zone=midday),
+            "p2": recipient(store, 2, zone=midday, consent=None),
+            "p3": recipient(store, 3, zone=midday, consent="unsubscribed"),
+            "p4": recipient(store, 4, zone=night),
+            "p5": recipient(store, 5, zone=midday),
         }
         sandbox.state.inbound(people["p5"], "STOP")
         for person_id in people:
@@ -187,23 +125,15 @@ def test_the_frequency_cap_counts_texts_from_every_segment(
     with empty_models(duckdb_url) as warehouse:
         publish(warehouse, store, T0)
         sync(warehouse, environ, segments=("vip", "winback"))
-        phone = person(store, 1, zone=zone_at(12))
+        phone = recipient(store, 1, zone=zone_at(12))
         store.members[("vip", "p1")] = {"first_name": "Ann"}
         store.members[("winback", "p1")] = {"first_name": "Ann"}
         publish(warehouse, store, T0 + timedelta(days=1))
         sync(warehouse, environ, segments=("vip", "winback"))
-        statuses = sorted(_all_rows(warehouse))
+        statuses = sorted((status, code) for _, status, code in outbox_rows(warehouse))
     assert texted(sandbox) == Counter({phone: 1}), "at most 1 text per person per 24 h"
     # The cap frees the person 24 h after the first text, after the second's send window.
     assert statuses == [("delivered", None), ("expired", "send_window_passed")]
-
-
-def _all_rows(warehouse: Warehouse) -> list[tuple[str, str | None]]:
-    with connect(warehouse) as connection:
-        rows = connection.execute(
-            sa.text("select status, reason_code from cohortflow_state.sms_outbox")
-        )
-        return [(str(s), c) for s, c in rows]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +148,7 @@ def test_a_send_without_an_answer_is_looked_up_and_never_sent_twice(
     with empty_models(duckdb_url) as warehouse:
         publish(warehouse, store, T0)
         sync(warehouse, environ)
-        phone = person(store, 1, zone=zone_at(12))
+        phone = recipient(store, 1, zone=zone_at(12))
         store.members[("winback", "p1")] = {"first_name": "Ann"}
         publish(warehouse, store, T0 + timedelta(days=1))
         sandbox.set_faults(Faults(rate=1.0, kinds=(fault,)))  # type: ignore[arg-type]
@@ -237,8 +167,6 @@ def test_a_send_without_an_answer_is_looked_up_and_never_sent_twice(
 def test_a_missing_template_stops_the_sms_sync_before_anything_is_sent(
     duckdb_url: str, twilio: tuple[TwilioSandbox, dict[str, str]]
 ) -> None:
-    from activations.runner import DestinationFailed
-
     _, environ = twilio
     with empty_models(duckdb_url) as warehouse:
         publish(warehouse, Store(), T0)
