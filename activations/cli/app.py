@@ -19,6 +19,7 @@ from activations.cli.commands import (
     run,
     runs,
     segments,
+    sms,
     sync,
 )
 from activations.cli.output import print_error, print_note
@@ -57,6 +58,7 @@ app.add_typer(
     segments.app, name="segments", short_help="Segments: list, show one, validate their YAML."
 )
 app.add_typer(runs.app, name="runs", short_help="Recorded runs: list them, undo the last one.")
+app.add_typer(sms.app, name="sms", short_help="SMS: the outbox of texts and their states.")
 
 # The shell's convention for a process ended by SIGINT (128 + 2): schedulers and `make` read it
 # as "interrupted", not as a failure of the data.

@@ -277,3 +277,47 @@ def suppress(
         statement(connection, "insert_sms_suppression", **_ids(state_schema)),
         {"phone": phone, "source": source, "occurred_at": occurred_at, "recorded_at": occurred_at},
     )
+
+
+@dataclass(frozen=True)
+class Row:
+    """An outbox row as `cohortflow sms outbox` shows it."""
+
+    message_id: str
+    segment: str
+    person_id: str
+    change: str
+    phone: str | None
+    status: str
+    reason_code: str | None
+    reason: str | None
+    planned_at: datetime
+    send_after: datetime | None
+    sent_at: datetime | None
+    twilio_sid: str | None
+    error_code: int | None
+    updated_at: datetime
+
+
+def rows(
+    connection: Connection,
+    state_schema: str,
+    *,
+    status: str | None = None,
+    segment: str | None = None,
+    limit: int = 50,
+) -> list[Row]:
+    """The most recently updated outbox rows, optionally of one status and one segment."""
+    found = connection.execute(
+        statement(connection, "select_sms_outbox", **_ids(state_schema)),
+        {"status": status, "segment": segment, "limit": limit},
+    )
+    return [Row(**row._mapping) for row in found]
+
+
+def counts(connection: Connection, state_schema: str) -> dict[str, int]:
+    """How many outbox rows are in each state."""
+    found = connection.execute(
+        statement(connection, "select_sms_outbox_counts", **_ids(state_schema))
+    )
+    return {str(row.status): int(row.n) for row in found}

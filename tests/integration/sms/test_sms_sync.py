@@ -172,3 +172,43 @@ def test_a_missing_template_stops_the_sms_sync_before_anything_is_sent(
         publish(warehouse, Store(), T0)
         with pytest.raises(DestinationFailed, match="no_such_template"):
             sync(warehouse, environ, on_enter="no_such_template")
+
+
+def test_the_outbox_command_shows_each_text_with_its_state_and_reason(
+    duckdb_url: str, twilio: tuple[TwilioSandbox, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from activations.cli.app import app
+
+    _, environ = twilio
+    store = Store()
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, environ)
+        recipient(store, 1, zone=zone_at(12))
+        recipient(store, 2, zone=zone_at(3))
+        recipient(store, 3, zone=zone_at(12), consent=None)
+        for person_id in ("p1", "p2", "p3"):
+            store.members[("winback", person_id)] = {"first_name": person_id}
+        publish(warehouse, store, T0 + timedelta(days=1))
+        sync(warehouse, environ)
+    monkeypatch.setenv("COHORTFLOW_WAREHOUSE", duckdb_url)
+    table = CliRunner().invoke(app, ["sms", "outbox"])
+    every = CliRunner().invoke(app, ["sms", "outbox", "--json"])
+    deferred = CliRunner().invoke(app, ["sms", "outbox", "--status", "deferred", "--json"])
+    wrong = CliRunner().invoke(app, ["sms", "outbox", "--status", "lost"])
+    assert table.exit_code == 0, table.output
+    assert "outbox: 1 deferred, 1 delivered, 1 suppressed" in table.output
+    listed = {m["person_id"]: m for m in json.loads(every.output)["messages"]}
+    assert {p: (m["status"], m["reason"]) for p, m in listed.items() if p != "p2"} == {
+        "p1": ("delivered", None),
+        "p3": ("suppressed", "no SMS consent"),
+    }
+    assert listed["p1"]["phone"] == "+141***01" and listed["p1"]["twilio_sid"].startswith("SM")
+    assert "+1415555" not in every.output, "phones are masked"
+    (waiting,) = json.loads(deferred.output)["messages"]
+    assert waiting["person_id"] == "p2" and waiting["send_after"] is not None
+    assert wrong.exit_code == 2 and "states are planned" in wrong.output
