@@ -81,6 +81,8 @@ class SyncReport:
     rate_limited: int = 0
     rate_limit_wait_seconds: float = 0.0
     duration_seconds: float = 0.0
+    # A destination with an outbox (SMS): how many of its messages are in each state.
+    outbox: dict[str, int] = field(default_factory=dict)
 
     @property
     def permanent_failures(self) -> int:
@@ -116,4 +118,5 @@ class SyncReport:
             "rate_limited": self.rate_limited,
             "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
             "duration_seconds": round(self.duration_seconds, 3),
+            "outbox": dict(self.outbox),
         }

@@ -68,6 +68,7 @@ def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
         "duration_seconds": dg.MetadataValue.float(round(report.duration_seconds, 3)),
         "segments": dg.MetadataValue.md("\n".join(lines)),
         **metadata,
+        **{f"outbox/{state}": dg.MetadataValue.int(n) for state, n in report.outbox.items()},
     }
 
 

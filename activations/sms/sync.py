@@ -21,6 +21,7 @@ from activations.destinations.twilio import open_twilio
 from activations.ledger import ensure_baseline
 from activations.migrations import migrate
 from activations.reports import SegmentReport, SyncReport
+from activations.sms.outbox import counts as outbox_counts
 from activations.sms.planning import plan_segment, segment_templates
 from activations.sms.sender import Delivery, Sender
 from activations.transform import DBT_PROJECT_DIR
@@ -100,6 +101,8 @@ def run_sms(
             report.api_calls = stats.requests
             report.retries = stats.retries
             report.rate_limited = stats.rate_limited
+    with connect(settings.warehouse) as connection:
+        report.outbox = outbox_counts(connection, settings.state_schema)
     for segment in routed:
         segment_report = SegmentReport(destination=NAME, segment=segment, plan_id="")
         if segment in holds:

@@ -78,6 +78,15 @@ def test_members_at_switch_on_get_no_text_and_each_newcomer_gets_one(
     ), "rendered from the traits, the template's trailing newline dropped"
     assert rows == {"p9": ("delivered", None)}, "the next sync read the delivery back"
     assert (second.segments[0].events, third.segments[0].events) == (1, 0)
+    assert third.outbox == {"delivered": 1}, "the report counts the outbox by state"
+
+
+def test_the_dagster_metadata_counts_the_outbox_by_state() -> None:
+    from orchestration.activation import sync_metadata
+
+    report = SyncReport(destination="sms", run_id="r1", outbox={"sent": 3, "deferred": 2})
+    metadata = sync_metadata(report)
+    assert (metadata["outbox/sent"].value, metadata["outbox/deferred"].value) == (3, 2)
 
 
 def test_the_rules_hold_back_texts_with_a_reason(
