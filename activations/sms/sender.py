@@ -16,9 +16,10 @@ Order matters, and each step commits before the next request:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from activations.destinations.twilio import (
     Accepted,
@@ -30,12 +31,59 @@ from activations.destinations.twilio import (
 from activations.failpoints import failpoint
 from activations.sms import outbox
 from activations.sms.outbox import Due, Status, Transition
-from activations.sms.rules import Expire, Send, SmsRules, decide
+from activations.sms.rules import Decision, Expire, Send, SmsRules, decide
 from activations.sms.zones import resolve_zones
 from activations.warehouse import Warehouse, connect
 
 STATUS_LOOKBACK = timedelta(hours=24)  # how long after sending a delivery status is asked for
 _FINAL_TWILIO: frozenset[Status] = frozenset({"delivered", "undelivered", "failed"})
+
+
+class Recipient(Protocol):
+    """What the rules need to know about a text's recipient (an outbox row, a previewed member)."""
+
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def timezone(self) -> str | None: ...
+    @property
+    def consent_status(self) -> str | None: ...
+    @property
+    def consented_at(self) -> datetime | None: ...
+    @property
+    def opted_out_at(self) -> datetime | None: ...
+    @property
+    def opted_out_by(self) -> str | None: ...
+
+
+def decide_text(
+    recipient: Recipient,
+    *,
+    now: datetime,
+    planned_at: datetime,
+    sent: Sequence[datetime],
+    rules: SmsRules,
+) -> Decision:
+    """The rules' decision for one text to `recipient`, from what the warehouse holds."""
+    consents = (
+        [(recipient.consented_at, recipient.consent_status)]
+        if recipient.consented_at is not None and recipient.consent_status is not None
+        else []
+    )
+    opt_outs = (
+        [(recipient.opted_out_at, recipient.opted_out_by or "opt-out")]
+        if recipient.opted_out_at is not None
+        else []
+    )
+    return decide(
+        now=now,
+        planned_at=planned_at,
+        zones=resolve_zones(recipient.phone, recipient.timezone).zoneinfos(),
+        consents=consents,
+        opt_outs=opt_outs,
+        sent=sent,
+        rules=rules,
+    )
 
 
 @dataclass
@@ -156,22 +204,10 @@ class Sender:
             return Transition(
                 message.message_id, "suppressed", reason_code="no_phone", reason="no phone number"
             )
-        consents = (
-            [(message.consented_at, message.consent_status)]
-            if message.consented_at is not None and message.consent_status is not None
-            else []
-        )
-        opt_outs = (
-            [(message.opted_out_at, message.opted_out_by or "opt-out")]
-            if message.opted_out_at is not None
-            else []
-        )
-        decision = decide(
+        decision = decide_text(
+            message,
             now=self.clock(),
             planned_at=message.planned_at,
-            zones=resolve_zones(message.phone, message.timezone).zoneinfos(),
-            consents=consents,
-            opt_outs=opt_outs,
             sent=sent,
             rules=self.rules[message.segment],
         )

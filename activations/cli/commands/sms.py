@@ -83,3 +83,88 @@ def outbox(
 def _as_json(row: dict[str, Any], mask: Any) -> dict[str, Any]:
     row["phone"] = mask(row["phone"])
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+
+
+@app.command("preview")
+def preview(
+    segment: Annotated[str, typer.Option("--segment", help="The segment whose text to show.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many members to show.")] = 5,
+    json_output: JsonOption = False,
+) -> None:
+    """What the segment's entry text would say to its members if they entered now: the rendered
+    text, its encoding and length in SMS segments, when it would go, and who would not get it
+    and why (consent, opt-outs, quiet hours, caps), counted over every member. Nothing is
+    written or sent. Phones are shown masked.
+    """
+    from datetime import UTC, datetime
+
+    from activations.destinations.options import parse_options
+    from activations.destinations.sms import NAME, SmsOptions
+    from activations.migrations import migrate
+    from activations.quality.gate import mask
+    from activations.segment_config import load_segment_configs, require_routed
+    from activations.settings import Settings
+    from activations.sms.planning import segment_templates
+    from activations.sms.preview import preview as preview_texts
+    from activations.transform import DBT_PROJECT_DIR, MANIFEST_PATH
+    from activations.warehouse import connect
+
+    configs = load_segment_configs(MANIFEST_PATH)
+    if segment not in configs:
+        print_error(f"no segment {segment!r}: segments are {', '.join(sorted(configs))}.")
+        raise typer.Exit(1)
+    config = configs[segment]
+    require_routed({segment: config}, NAME)
+    options = parse_options(SmsOptions, segment, config.destination(NAME).options)
+    templates = segment_templates(DBT_PROJECT_DIR, segment, options, config.traits)
+    if "entered" not in templates:
+        print_error(f"segment {segment} texts no entries: set `on_enter` in its sms block.")
+        raise typer.Exit(1)
+    settings = Settings.from_env()
+    with connect(settings.warehouse) as connection:
+        migrate(connection, settings.state_schema)
+        shown, tally = preview_texts(
+            connection,
+            state_schema=settings.state_schema,
+            segment=segment,
+            template=templates["entered"],
+            rules=options.rules,
+            now=datetime.now(UTC).replace(tzinfo=None),
+            limit=limit,
+        )
+    if json_output:
+        print_json(
+            {
+                "segment": segment,
+                "template": templates["entered"].name,
+                "members": [
+                    {
+                        "person_id": p.person_id,
+                        "phone": mask(p.phone),
+                        "zones": p.zones,
+                        "body": p.body,
+                        "encoding": p.length.encoding if p.length else None,
+                        "sms_segments": p.length.segments if p.length else None,
+                        "outcome": p.outcome,
+                        "code": p.code,
+                        "detail": p.detail,
+                    }
+                    for p in shown
+                ],
+                "outcomes": dict(tally.most_common()),
+            }
+        )
+        return
+    if not shown:
+        print_note(f"segment {segment} has no members to preview.")
+        return
+    for p in shown:
+        length = p.length
+        size = f"{length.encoding}, {length.segments} SMS" if length else "no text"
+        when = p.outcome if p.detail is None else f"{p.outcome}: {p.detail}"
+        stdout.print(f"[bold]{p.person_id}[/bold] {mask(p.phone) or 'no phone'} ({size}) {when}")
+        stdout.print(f"  zones: {p.zones}", highlight=False)
+        if p.body is not None:
+            stdout.print(f"  {p.body}", highlight=False, markup=False)
+    counted = ", ".join(f"{count:,} {outcome}" for outcome, count in tally.most_common())
+    print_note(f"{sum(tally.values()):,} members: {counted}")

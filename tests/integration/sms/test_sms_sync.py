@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -221,3 +221,37 @@ def test_the_outbox_command_shows_each_text_with_its_state_and_reason(
     (waiting,) = json.loads(deferred.output)["messages"]
     assert waiting["person_id"] == "p2" and waiting["send_after"] is not None
     assert wrong.exit_code == 2 and "states are planned" in wrong.output
+
+
+def test_the_preview_renders_each_text_and_counts_who_would_not_get_it(duckdb_url: str) -> None:
+    from activations.destinations.sms import SmsOptions
+    from activations.sms.preview import preview
+    from activations.sms.templates import SmsTemplate
+    from activations.warehouse import connect
+
+    store = Store()
+    recipient(store, 1, zone=zone_at(12))
+    recipient(store, 2, zone=zone_at(3))
+    recipient(store, 3, zone=zone_at(12), consent="unsubscribed")
+    for i, name in ((1, "Ann"), (2, "Bo"), (3, "Cy")):
+        store.members[("winback", f"p{i}")] = {"first_name": name}
+    template = SmsTemplate("winback.txt", "Hi {{ first_name }} \N{WAVING HAND SIGN}")
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        with connect(warehouse) as connection:
+            shown, tally = preview(
+                connection,
+                state_schema="cohortflow_state",
+                segment="winback",
+                template=template,
+                rules=SmsOptions(on_enter="winback").rules,
+                now=datetime.now(UTC).replace(tzinfo=None),
+                limit=2,
+            )
+        assert outbox_rows(warehouse) == [], "a preview writes nothing"
+    assert [(p.person_id, p.body, p.outcome) for p in shown] == [
+        ("p1", "Hi Ann \N{WAVING HAND SIGN}", "send now"),
+        ("p2", "Hi Bo \N{WAVING HAND SIGN}", "deferred"),
+    ]
+    assert shown[0].length is not None and shown[0].length.encoding == "UCS-2"
+    assert tally == Counter({"send now": 1, "deferred: quiet_hours": 1, "skipped: unsubscribed": 1})
