@@ -115,14 +115,14 @@ def test_plan_shows_an_unimplemented_destination_as_such(
     text = path.read_text(encoding="utf-8")
     routed = 'klaviyo: {list: "VIPs", events: true}'
     assert routed in text
-    sms = "\n            sms: {on_enter: vip-welcome}"
-    path.write_text(text.replace(routed, routed + sms), encoding="utf-8")
+    webhook = "\n            webhook: {events: true}"
+    path.write_text(text.replace(routed, routed + webhook), encoding="utf-8")
     location = str(tmp_path / "w.duckdb")
     cohortflow("load", "--raw-dir", str(raw_store), warehouse=location)
     assert cli(clone, "run", "--as-of", AS_OF, warehouse=location).returncode == 0
     plan = json.loads(cli(clone, "plan", "--json", warehouse=location).stdout)
-    assert {"destination": "sms", "segment": "vip"} in plan["not_implemented"]
+    assert {"destination": "webhook", "segment": "vip"} in plan["not_implemented"]
     assert {p["destination"] for p in plan["plans"]} == {"klaviyo", "omnisend"}
     human = cli(clone, "plan", warehouse=location).stdout
-    (row,) = [line for line in human.splitlines() if "sms" in line]
-    assert "not implemented yet" in row and "docs/destinations/sms" not in human
+    (row,) = [line for line in human.splitlines() if "webhook" in line]
+    assert "not implemented yet" in row and "docs/destinations/webhook" not in human
