@@ -112,9 +112,31 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
         problems.extend(found)
         if config is not None:
             configs[config.segment] = config
+    # The project's SMS templates sit beside its target folder (dbt_project/sms/).
+    problems.extend(_template_problems(configs, manifest_path.parent.parent))
     if problems:
         raise SegmentConfigError(problems)
     return dict(sorted(configs.items()))
+
+
+def _template_problems(configs: Mapping[str, SegmentConfig], project_dir: Path) -> list[Problem]:
+    """A missing SMS template, or one reading a trait its segment does not declare, found when
+    the segments are read: before any run, never as an empty string in a customer's phone."""
+    from activations.destinations.options import parse_options
+    from activations.destinations.sms import NAME, SmsOptions
+    from activations.sms.planning import segment_templates
+    from activations.sms.templates import SmsTemplateError
+
+    problems = []
+    for segment, config in configs.items():
+        if NAME not in config.destination_names:
+            continue
+        options = parse_options(SmsOptions, segment, config.destination(NAME).options)
+        try:
+            segment_templates(project_dir, segment, options, config.traits)
+        except SmsTemplateError as error:
+            problems.append(Problem(f"seg_{segment}", f"destinations.{NAME}", str(error)))
+    return problems
 
 
 def parse_segment_config(segment: str, meta: dict[str, Any] | None) -> SegmentConfig:
