@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from activations.sandbox.klaviyo import KlaviyoSandbox
 from activations.sandbox.omnisend import OmnisendSandbox
 from activations.sandbox.server import SandboxServer
+from activations.sandbox.twilio import DEFAULT_SENDER, TwilioSandbox
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class LocalSandboxes:
     environ: dict[str, str]
     klaviyo: KlaviyoSandbox
     omnisend: OmnisendSandbox
+    twilio: TwilioSandbox
 
 
 @contextmanager
@@ -32,9 +34,12 @@ def local_sandboxes() -> Iterator[LocalSandboxes]:
     key = f"sandbox-{secrets.token_hex(8)}"
     klaviyo = KlaviyoSandbox(api_key=key)
     omnisend = OmnisendSandbox(api_key=key)
+    account = "AC" + secrets.token_hex(16)
+    twilio = TwilioSandbox(account, key, senders=(DEFAULT_SENDER,))
     with (
         SandboxServer(klaviyo.app) as klaviyo_at,
         SandboxServer(omnisend.app) as omnisend_at,
+        SandboxServer(twilio.app) as twilio_at,
     ):
         yield LocalSandboxes(
             environ={
@@ -42,7 +47,12 @@ def local_sandboxes() -> Iterator[LocalSandboxes]:
                 "KLAVIYO_BASE_URL": klaviyo_at.url,
                 "OMNISEND_API_KEY": key,
                 "OMNISEND_BASE_URL": f"{omnisend_at.url}/api",
+                "TWILIO_ACCOUNT_SID": account,
+                "TWILIO_AUTH_TOKEN": key,
+                "TWILIO_FROM": DEFAULT_SENDER,
+                "TWILIO_BASE_URL": twilio_at.url,
             },
             klaviyo=klaviyo,
             omnisend=omnisend,
+            twilio=twilio,
         )

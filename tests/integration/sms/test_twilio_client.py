@@ -136,3 +136,16 @@ def test_settings_need_one_sender_and_never_print_the_token() -> None:
         TwilioSettings.from_env({"TWILIO_ACCOUNT_SID": ACCOUNT_SID})
     settings = TwilioSettings.from_env({**base, "TWILIO_FROM": SENDER})
     assert AUTH_TOKEN not in repr(settings) and AUTH_TOKEN not in repr(settings.client())
+
+
+def test_the_local_sandboxes_route_sms_into_the_twilio_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from activations.destinations.twilio import open_twilio
+    from activations.sandbox.local import local_sandboxes
+
+    monkeypatch.setenv("COHORTFLOW_TIME_SCALE", "1000")
+    with local_sandboxes() as sandboxes, open_twilio(sandboxes.environ) as messages:
+        outcome = messages.send(TO, "Hello from the demo")
+        assert isinstance(outcome, Accepted)
+        assert [m.sid for m in sandboxes.twilio.state.outbound] == [outcome.sid]
