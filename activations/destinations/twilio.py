@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from activations.destinations.environment import positive_seconds
 from activations.errors import CohortflowError
 from activations.http import (
+    AuthError,
     ClientError,
     HttpClient,
     RateLimit,
@@ -185,6 +186,8 @@ class TwilioMessages:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
                 retry_on_timeout=False,
             )
+        except AuthError:
+            raise  # refused credentials refuse every text: the sync stops, nothing is marked
         except ClientError as error:
             code = error.codes[0] if error.codes else None
             return Refused(code, f"Twilio refused it ({error.status}, code {code or 'none'})")

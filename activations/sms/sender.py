@@ -29,6 +29,7 @@ from activations.destinations.twilio import (
     TwilioMessages,
 )
 from activations.failpoints import failpoint
+from activations.http import AuthError
 from activations.sms import outbox
 from activations.sms.outbox import Due, Status, Transition
 from activations.sms.rules import Decision, Expire, Send, SmsRules, decide
@@ -236,7 +237,13 @@ class Sender:
         self._move(Transition(message.message_id, "sending", sending_at=sending_at))
         history.setdefault(phone, []).append(sending_at)  # counts for the caps from now on
         failpoint("sms_after_sending")
-        outcome = self.messages.send(phone, body)
+        try:
+            outcome = self.messages.send(phone, body)
+        except AuthError:
+            # Twilio refused the credentials, not the text: it was not accepted, and the sync
+            # stops here; the text waits for the next sync with working credentials.
+            self._move(Transition(message.message_id, "planned", reason_code="not_sent"))
+            raise
         failpoint("sms_after_send")
         if isinstance(outcome, Accepted):
             self._move(

@@ -41,17 +41,19 @@ def zone_at(local_hour: int) -> str:
 
 
 @contextmanager
-def twilio_sandbox(faults: Faults | None = None) -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
+def twilio_sandbox(
+    faults: Faults | None = None, auth_token: str = AUTH_TOKEN
+) -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
     """The sandbox on loopback and the environment that sends into it."""
     sandbox = TwilioSandbox(
-        ACCOUNT_SID, AUTH_TOKEN, senders=(SENDER,), time_scale=1000.0, faults=faults, seed=5
+        ACCOUNT_SID, auth_token, senders=(SENDER,), time_scale=1000.0, faults=faults, seed=5
     )
     with SandboxServer(sandbox.app) as server:
         yield (
             sandbox,
             {
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "TWILIO_AUTH_TOKEN": auth_token,
                 "TWILIO_FROM": SENDER,
                 "TWILIO_BASE_URL": server.url,
                 "COHORTFLOW_HTTP_TIMEOUT": "0.3",
