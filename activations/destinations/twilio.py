@@ -91,6 +91,8 @@ class Listed:
 
     sid: str
     to: str
+    sender: str
+    direction: str
     body: str
     status: str
     error_code: int | None
@@ -214,16 +216,30 @@ class TwilioMessages:
 
     def listed(self, to: str) -> Iterator[Listed]:
         """Every outbound message to `to` from this sender, newest first, page by page."""
-        query: dict[str, Any] = {"To": to, "PageSize": LIST_PAGE_SIZE}
+        query: dict[str, Any] = {"To": to}
         if "From" in self.settings.sender:
             query["From"] = self.settings.sender["From"]
+        return (m for m in self._pages(query) if m.direction.startswith("outbound"))
+
+    def received(self, since: datetime) -> Iterator[Listed]:
+        """Texts people sent to this sender number since `since` (naive UTC), newest first:
+        where their STOP replies are. Empty for a Messaging Service sender, whose numbers this
+        client does not know."""
+        number = self.settings.sender.get("From")
+        if number is None:
+            return
+        for message in self._pages({"To": number}):
+            if message.created_at is not None and message.created_at < since:
+                return
+            if message.direction == "inbound":
+                yield message
+
+    def _pages(self, query: Mapping[str, Any]) -> Iterator[Listed]:
         path: str = f"{self._path}.json"
-        params: dict[str, Any] | None = query
+        params: dict[str, Any] | None = {**query, "PageSize": LIST_PAGE_SIZE}
         while True:
             page = self.client.request("GET", path, limit=self._reads, params=params).json()
-            for message in page.get("messages") or []:
-                if str(message.get("direction") or "outbound-api").startswith("outbound"):
-                    yield _listed(message)
+            yield from (_listed(message) for message in page.get("messages") or [])
             following = page.get("next_page_uri")
             if not following:
                 return
@@ -241,6 +257,8 @@ def _listed(message: Mapping[str, Any]) -> Listed:
     return Listed(
         sid=str(message["sid"]),
         to=str(message.get("to") or ""),
+        sender=str(message.get("from") or ""),
+        direction=str(message.get("direction") or "outbound-api"),
         body=str(message.get("body") or ""),
         status=str(message.get("status") or ""),
         error_code=int(code) if isinstance(code, int | str) and str(code).isdigit() else None,

@@ -270,12 +270,18 @@ def move(
 
 
 def suppress(
-    connection: Connection, state_schema: str, phone: str, source: str, occurred_at: datetime
+    connection: Connection,
+    state_schema: str,
+    phone: str,
+    source: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
 ) -> None:
-    """Record an opt-out: `phone` is not texted again unless a later SMS consent lifts it."""
+    """Record an opt-out (once): `phone` is not texted again unless a later SMS consent lifts
+    it."""
     connection.execute(
         statement(connection, "insert_sms_suppression", **_ids(state_schema)),
-        {"phone": phone, "source": source, "occurred_at": occurred_at, "recorded_at": occurred_at},
+        {"phone": phone, "source": source, "occurred_at": occurred_at, "recorded_at": recorded_at},
     )
 
 

@@ -2,6 +2,7 @@
 back what was delivered.
 
 Order matters, and each step commits before the next request:
+0. STOP replies to the sender number in the last week are recorded as opt-outs (once each).
 1. Messages left `sending` by an earlier sync (a crash, a lost answer) are looked up in Twilio's
    message list. Found: `sent`. Not found: `unknown`, never re-sent, unless the segment chose
    `delivery: at_least_once` (then planned again). Nothing new is sent before this is done, so
@@ -32,11 +33,13 @@ from activations.failpoints import failpoint
 from activations.http import AuthError
 from activations.sms import outbox
 from activations.sms.outbox import Due, Status, Transition
-from activations.sms.rules import Decision, Expire, Send, SmsRules, decide
+from activations.sms.rules import Decision, Expire, Send, SmsRules, decide, is_stop_message
 from activations.sms.zones import resolve_zones
 from activations.warehouse import Warehouse, connect
 
 STATUS_LOOKBACK = timedelta(hours=24)  # how long after sending a delivery status is asked for
+# How far back every sync reads STOP replies: long enough to cover syncs missed for days.
+STOP_LOOKBACK = timedelta(days=7)
 _FINAL_TWILIO: frozenset[Status] = frozenset({"delivered", "undelivered", "failed"})
 
 
@@ -106,6 +109,7 @@ class Delivery:
     settled_sent: int = 0
     settled_unknown: int = 0
     delivered: int = 0
+    stops: int = 0  # STOP replies read (each recorded once)
 
     def of(self, segment: str) -> SegmentTexts:
         return self.segments.setdefault(segment, SegmentTexts())
@@ -126,10 +130,36 @@ class Sender:
 
     def deliver(self) -> Delivery:
         delivery = Delivery()
+        self._read_stops(delivery)
         self._settle_in_doubt(delivery)
         self._send_due(delivery)
         self._read_statuses(delivery)
         return delivery
+
+    # ------------------------------------------------------------ 0. STOP replies
+
+    def _read_stops(self, delivery: Delivery) -> None:
+        """Record every STOP reply of the last `STOP_LOOKBACK` as an opt-out, before any text is
+        decided: a person who replied STOP to the last text is not sent the next one."""
+        now = self.clock()
+        stops = [
+            message
+            for message in self.messages.received(since=now - STOP_LOOKBACK)
+            if is_stop_message(message.body)
+        ]
+        if not stops:
+            return
+        with connect(self.warehouse) as connection:
+            for message in stops:
+                outbox.suppress(
+                    connection,
+                    self.state_schema,
+                    message.sender,
+                    "STOP",
+                    message.created_at or now,
+                    now,
+                )
+        delivery.stops += len(stops)
 
     # ------------------------------------------------------------ 1. in doubt
 
@@ -276,8 +306,9 @@ class Sender:
     def _refused(self, message: Due, refused: Refused, texts: SegmentTexts) -> None:
         if refused.opted_out:
             with connect(self.warehouse) as connection:
+                now = self.clock()
                 outbox.suppress(
-                    connection, self.state_schema, str(message.phone), "Twilio 21610", self.clock()
+                    connection, self.state_schema, str(message.phone), "Twilio 21610", now, now
                 )
             moved = Transition(
                 message.message_id,

@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from activations.reports import SyncReport
 from activations.runner import DestinationFailed, run_sync
 from activations.sandbox import Faults
 from activations.sandbox.twilio import TwilioSandbox
 from activations.settings import Settings
-from activations.warehouse import Warehouse
+from activations.warehouse import Warehouse, connect
 from tests.support.activation import Store, empty_models, publish
 from tests.support.sms import outbox_rows, recipient, sms_configs, texted, twilio_sandbox, zone_at
 
@@ -160,6 +161,8 @@ def test_a_send_without_an_answer_is_looked_up_and_never_sent_twice(
         phone = recipient(store, 1, zone=zone_at(12))
         store.members[("winback", "p1")] = {"first_name": "Ann"}
         publish(warehouse, store, T0 + timedelta(days=1))
+        # Only the send fails: the sync's reads of the message list (STOP replies) still work.
+        sandbox.app.applies_to = lambda scope: scope["method"] == "POST"
         sandbox.set_faults(Faults(rate=1.0, kinds=(fault,)))  # type: ignore[arg-type]
         doubtful = sync(warehouse, environ)
         sandbox.set_faults(Faults())
@@ -255,3 +258,34 @@ def test_the_preview_renders_each_text_and_counts_who_would_not_get_it(duckdb_ur
     ]
     assert shown[0].length is not None and shown[0].length.encoding == "UCS-2"
     assert tally == Counter({"send now": 1, "deferred: quiet_hours": 1, "skipped: unsubscribed": 1})
+
+
+def test_a_stop_reply_suppresses_the_phone_before_its_next_text_is_tried(
+    duckdb_url: str, twilio: tuple[TwilioSandbox, dict[str, str]]
+) -> None:
+    sandbox, environ = twilio
+    store = Store()
+    with empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, environ, segments=("vip", "winback"))
+        phone = recipient(store, 1, zone=zone_at(12))
+        store.members[("vip", "p1")] = {"first_name": "Ann"}
+        publish(warehouse, store, T0 + timedelta(days=1))
+        sync(warehouse, environ, segments=("vip", "winback"))
+        sandbox.state.inbound(phone, "Stop texting me")
+        store.members[("winback", "p1")] = {"first_name": "Ann"}
+        publish(warehouse, store, T0 + timedelta(days=2))
+        sync(warehouse, environ, segments=("vip", "winback"))
+        sync(warehouse, environ, segments=("vip", "winback"))
+        rows = outbox_rows(warehouse)
+        with connect(warehouse) as connection:
+            stops = connection.execute(
+                sa.text("select phone, source from cohortflow_state.sms_suppressions")
+            ).all()
+    assert texted(sandbox) == Counter({phone: 1})
+    assert sorted((status, code) for _, status, code in rows) == [
+        ("delivered", None),
+        ("suppressed", "opted_out"),
+    ]
+    assert [tuple(row) for row in stops] == [(phone, "STOP")], "recorded once, read twice"
+    assert 21610 not in sandbox.state.errors, "the opted-out phone was not even tried"
