@@ -75,6 +75,7 @@ class SyncReport:
     error: str | None = None
     consents_granted: int = 0
     consents_revoked: int = 0
+    consents_failed: int = 0  # consent changes the vendor did not confirm: retried next sync
     consent_held: str | None = None
     api_calls: int = 0
     retries: int = 0
@@ -112,6 +113,7 @@ class SyncReport:
             "segments": [segment.as_dict() for segment in self.segments],
             "consents_granted": self.consents_granted,
             "consents_revoked": self.consents_revoked,
+            "consents_failed": self.consents_failed,
             "consent_held": self.consent_held,
             "api_calls": self.api_calls,
             "retries": self.retries,

@@ -129,8 +129,14 @@ class _LedgerSink:
         self._write(record_consents, channel=channel, statuses=statuses)
 
     def consents(
-        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
+        self,
+        channel: Channel,
+        *,
+        subscribed: Sequence[str],
+        unsubscribed: Sequence[str],
+        failed: Sequence[str] = (),
     ) -> None:
+        self.sync_report.consents_failed += len(failed)
         failpoint("sync_before_ack")
         statuses = {address: "subscribed" for address in subscribed}
         statuses.update({address: "unsubscribed" for address in unsubscribed})

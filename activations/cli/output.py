@@ -211,9 +211,15 @@ def failure_lines(segment: SegmentReport) -> list[Text]:
 
 def sync_totals(report: SyncReport) -> str:
     """One line: consent, API traffic and time spent waiting for rate limits."""
+    unconfirmed = (
+        f", {report.consents_failed:,} not confirmed (retried next sync)"
+        if report.consents_failed
+        else ""
+    )
     return (
         f"{report.destination}: consent granted {report.consents_granted:,}, withdrawn "
-        f"{report.consents_revoked:,}; {report.api_calls:,} API calls, {report.retries:,} retries, "
+        f"{report.consents_revoked:,}{unconfirmed}; {report.api_calls:,} API calls, "
+        f"{report.retries:,} retries, "
         f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited for "
         f"limits, {report.duration_seconds:.1f}s in all"
     )

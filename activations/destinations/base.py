@@ -57,8 +57,15 @@ class AckSink(Protocol):
         """One channel's consent changes about to go out (call before the request)."""
 
     def consents(
-        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
-    ) -> None: ...
+        self,
+        channel: Channel,
+        *,
+        subscribed: Sequence[str],
+        unsubscribed: Sequence[str],
+        failed: Sequence[str] = (),
+    ) -> None:
+        """Consent changes the vendor confirmed, and those it did not (`failed`: planned again
+        by the next sync, and counted so a sync that missed some is not taken for done)."""
 
 
 class Destination(Protocol):

@@ -368,6 +368,8 @@ class KlaviyoDestination:
                 _consent_payload("profile-subscription-bulk-create-job", emails, "SUBSCRIBED"),
             ):
                 sink.consents(work.channel, subscribed=emails, unsubscribed=())
+            else:
+                sink.consents(work.channel, subscribed=(), unsubscribed=(), failed=emails)
         for emails in chunks(work.unsubscribe, MAX_UNSUBSCRIBE):
             sink.consents_sending(work.channel, subscribe=(), unsubscribe=emails)
             if self._post_job(
@@ -376,6 +378,8 @@ class KlaviyoDestination:
                 _consent_payload("profile-subscription-bulk-delete-job", emails, "UNSUBSCRIBED"),
             ):
                 sink.consents(work.channel, subscribed=(), unsubscribed=emails)
+            else:
+                sink.consents(work.channel, subscribed=(), unsubscribed=(), failed=emails)
 
     # ------------------------------------------------------------ lists
 

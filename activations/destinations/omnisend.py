@@ -351,7 +351,10 @@ class OmnisendDestination:
             granting, chunk = batch
             done = [address for address in chunk if outcome.of(address).ok]
             sink.consents(
-                channel, subscribed=done if granting else (), unsubscribed=() if granting else done
+                channel,
+                subscribed=done if granting else (),
+                unsubscribed=() if granting else done,
+                failed=[address for address in chunk if not outcome.of(address).ok],
             )
 
         self._pipeline("contacts", batches(), collected)

@@ -81,7 +81,8 @@ class Syncs:
                 for report in healthy
                 for s in report["segments"]
             )
-            if retryable == 0 and not any(report["consents_granted"] for report in healthy):
+            consents = sum(r["consents_granted"] + r["consents_failed"] for r in healthy)
+            if retryable == 0 and consents == 0:
                 return
         raise AssertionError(f"no settled sync after {rounds} rounds: {reports}")
 

@@ -130,3 +130,25 @@ def test_email_keyed_contacts_get_email_consent_and_no_phone(duckdb_url: str) ->
         assert statuses(app, "phone", "sms") == {}, "no phone was added to carry SMS consent"
         assert report.consents_granted == 2
         assert {channel for channel, _, _ in recorded(warehouse)} == {"email"}
+
+
+def test_consent_omnisend_did_not_confirm_is_counted_and_granted_by_the_next_sync(
+    duckdb_url: str,
+) -> None:
+    from activations.sandbox import Faults
+
+    store = Store()
+    people(store, 3)
+    with OMNISEND.sandbox() as (app, url), empty_models(duckdb_url) as warehouse:
+        publish(warehouse, store, T0)
+        sync(warehouse, url, "email")  # contacts land; every consent item is granted
+        store.consent |= {"p0@example.com": "unsubscribed"}
+        publish(warehouse, store, T0 + timedelta(days=1))
+        app.set_faults(Faults(partial_job_rate=1.0))  # every batch item fails, retryably
+        missed = sync(warehouse, url, "email")
+        app.set_faults(Faults())
+        done = sync(warehouse, url, "email")
+        held = statuses(app, "email", "email")
+    assert (missed.consents_revoked, missed.consents_failed) == (0, 1)
+    assert (done.consents_revoked, done.consents_failed) == (1, 0)
+    assert held["p0@example.com"] == "unsubscribed"

@@ -40,7 +40,12 @@ class Sink:
         self.ids.update(ids)
 
     def consents(
-        self, channel: Channel, *, subscribed: Sequence[str], unsubscribed: Sequence[str]
+        self,
+        channel: Channel,
+        *,
+        subscribed: Sequence[str],
+        unsubscribed: Sequence[str],
+        failed: Sequence[str] = (),
     ) -> None:
         self.subscribed.extend(subscribed)
 
