@@ -89,7 +89,6 @@ class Due:
     opted_out_at: datetime | None
     opted_out_by: str | None
     timezone: str | None
-    country: str | None
     still_applies: bool
 
 
@@ -208,7 +207,6 @@ def due(connection: Connection, state_schema: str, now: datetime) -> list[Due]:
             opted_out_at=row.opted_out_at,
             opted_out_by=row.opted_out_by,
             timezone=row.timezone,
-            country=row.country,
             still_applies=bool(row.still_applies),
         )
         for row in rows

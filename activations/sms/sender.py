@@ -106,10 +106,6 @@ class Delivery:
     """What a sync did with the outbox, per segment."""
 
     segments: dict[str, SegmentTexts] = field(default_factory=dict)
-    settled_sent: int = 0
-    settled_unknown: int = 0
-    delivered: int = 0
-    stops: int = 0  # STOP replies read (each recorded once)
 
     def of(self, segment: str) -> SegmentTexts:
         return self.segments.setdefault(segment, SegmentTexts())
@@ -130,15 +126,15 @@ class Sender:
 
     def deliver(self) -> Delivery:
         delivery = Delivery()
-        self._read_stops(delivery)
-        self._settle_in_doubt(delivery)
+        self._read_stops()
+        self._settle_in_doubt()
         self._send_due(delivery)
-        self._read_statuses(delivery)
+        self._read_statuses()
         return delivery
 
     # ------------------------------------------------------------ 0. STOP replies
 
-    def _read_stops(self, delivery: Delivery) -> None:
+    def _read_stops(self) -> None:
         """Record every STOP reply of the last `STOP_LOOKBACK` as an opt-out, before any text is
         decided: a person who replied STOP to the last text is not sent the next one."""
         now = self.clock()
@@ -159,11 +155,10 @@ class Sender:
                     message.created_at or now,
                     now,
                 )
-        delivery.stops += len(stops)
 
     # ------------------------------------------------------------ 1. in doubt
 
-    def _settle_in_doubt(self, delivery: Delivery) -> None:
+    def _settle_in_doubt(self) -> None:
         with connect(self.warehouse) as connection:
             doubtful = outbox.in_doubt(connection, self.state_schema)
         for message in doubtful:
@@ -176,7 +171,6 @@ class Sender:
                     twilio_sid=found.sid,
                     twilio_status=found.status,
                 )
-                delivery.settled_sent += 1
             elif message.segment in self.at_least_once:
                 moved = Transition(
                     message.message_id,
@@ -191,7 +185,6 @@ class Sender:
                     reason_code="not_listed",
                     reason="sent without an answer and Twilio does not list it: not re-sent",
                 )
-                delivery.settled_unknown += 1
             self._move(moved)
 
     # ------------------------------------------------------------ 2. due
@@ -331,7 +324,7 @@ class Sender:
 
     # ------------------------------------------------------------ 3. statuses
 
-    def _read_statuses(self, delivery: Delivery) -> None:
+    def _read_statuses(self) -> None:
         with connect(self.warehouse) as connection:
             waiting = outbox.awaiting_status(
                 connection, self.state_schema, self.clock() - STATUS_LOOKBACK
@@ -350,7 +343,6 @@ class Sender:
                     reason=None if final == "delivered" else f"Twilio: {listed.status}",
                 )
             )
-            delivery.delivered += final == "delivered"
 
     def _move(self, transition: Transition) -> None:
         with connect(self.warehouse) as connection:

@@ -1,20 +1,8 @@
 -- Outbox messages whose time has come (planned, or deferred to now or earlier), with what the
 -- rules decide by at send time: the phone's latest SMS consent, its latest opt-out, the person's
--- time zone and country, and whether the person still is where the message is about (a member for
+-- time zone, and whether the person still is where the message is about (a member for
 -- an "entered" text, gone for an "exited" one): someone who left before the window opened is
 -- never texted.
-with suppression as (
-    select phone, occurred_at as opted_out_at, source as opted_out_by
-    from (
-        select
-            phone,
-            occurred_at,
-            source,
-            row_number() over (partition by phone order by occurred_at desc, source) as latest
-        from {state_schema}.sms_suppressions
-    ) as ranked
-    where latest = 1
-)
 select
     outbox.message_id,
     outbox.segment,
@@ -29,7 +17,6 @@ select
     suppression.opted_out_at,
     suppression.opted_out_by,
     person.timezone,
-    person.country,
     case
         when outbox.change = 'entered' then member.person_id is not null
         else member.person_id is null
@@ -38,7 +25,7 @@ from {state_schema}.sms_outbox as outbox
 left join {models_schema}.contact_consent as consent
     on consent.channel = 'sms'
     and consent.address = outbox.phone
-left join suppression
+left join {{select_sms_latest_opt_outs}} as suppression
     on suppression.phone = outbox.phone
 left join {models_schema}.dim_person as person
     on person.person_id = outbox.person_id

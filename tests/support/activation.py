@@ -31,7 +31,6 @@ class Person:
     email: str | None
     phone: str | None = None
     timezone: str | None = None
-    country: str | None = None
 
 
 @dataclass
@@ -64,7 +63,7 @@ def empty_models(location: str) -> Iterator[Warehouse]:
         with connect(warehouse) as connection:
             connection.exec_driver_sql(
                 "create table analytics.dim_person (person_id varchar, email varchar, "
-                "phone varchar, timezone varchar, country varchar)"
+                "phone varchar, timezone varchar)"
             )
             connection.exec_driver_sql(
                 "create table analytics.contact_consent (channel varchar, address varchar, "
@@ -84,7 +83,6 @@ def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
                 "email": p.email,
                 "phone": p.phone,
                 "timezone": p.timezone,
-                "country": p.country,
             }
             for p in store.people.values()
         ]
@@ -92,7 +90,7 @@ def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
             connection.execute(
                 sa.text(
                     "insert into analytics.dim_person "
-                    "values (:person_id, :email, :phone, :timezone, :country)"
+                    "values (:person_id, :email, :phone, :timezone)"
                 ),
                 people,
             )
