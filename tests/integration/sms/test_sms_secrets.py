@@ -21,7 +21,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_auth_token_appears_nowhere(
-    duckdb_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    duckdb_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from orchestration.activation import sync_metadata
 
@@ -30,6 +33,7 @@ def test_the_auth_token_appears_nowhere(
     texts: list[str] = []
     store = Store()
     with twilio_sandbox(auth_token=token) as (sandbox, environ), empty_models(duckdb_url) as wh:
+        monkeypatch.setenv("COHORTFLOW_TIME_SCALE", environ["COHORTFLOW_TIME_SCALE"])
         settings = Settings(warehouse=wh)
         publish(wh, store, datetime(2026, 6, 1))
         run_sync(settings, destination="sms", configs=sms_configs(["winback"]), environ=environ)

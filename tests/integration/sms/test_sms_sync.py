@@ -30,9 +30,11 @@ T0 = datetime(2026, 6, 1, 9)
 
 
 @pytest.fixture
-def twilio() -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
-    with twilio_sandbox() as served:
-        yield served
+def twilio(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwilioSandbox, dict[str, str]]]:
+    with twilio_sandbox() as (sandbox, environ):
+        # The HTTP client reads the time scale from the process: paced at 1000x, not 1 text/s.
+        monkeypatch.setenv("COHORTFLOW_TIME_SCALE", environ["COHORTFLOW_TIME_SCALE"])
+        yield sandbox, environ
 
 
 def sync(warehouse: Warehouse, environ: dict[str, str], **sms: Any) -> SyncReport:
