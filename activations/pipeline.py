@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from activations import transform
 from activations.changes import RecordedRun, detect_changes, refuse_backfill
-from activations.destinations.registry import IMPLEMENTED, unavailable_reason
+from activations.destinations.registry import unavailable_reason
 from activations.errors import RawDataError
 from activations.instants import refuse_future
 from activations.phones import PhoneRefresh, refresh_phone_lookup
@@ -24,7 +24,7 @@ from activations.quality.validation import preload_great_expectations
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES
 from activations.runner import SyncOutcome, sync_all
-from activations.segment_config import load_segment_configs
+from activations.segment_config import load_segment_configs, routed_blocks, routed_destinations
 from activations.settings import Settings
 from activations.summary import RunSummary, summarise
 from activations.warehouse import connect, require_duckdb_file
@@ -101,7 +101,10 @@ def run_pipeline(
             default_region=settings.default_phone_region,
         )
     environ = os.environ if environ is None else environ
-    if sync and any(unavailable_reason(name, environ) is None for name in IMPLEMENTED):
+    if sync and any(
+        unavailable_reason(name, environ, routed_blocks(configs, name)) is None
+        for name in routed_destinations(configs)
+    ):
         preload_great_expectations()  # the checks before the sync need it; import it meanwhile
     step("building models and tests")
     build = transform.build(

@@ -51,6 +51,7 @@ from activations.rows import Channel, Event, EventAck, RowAck, RowIntent, Segmen
 from activations.segment_config import (
     SegmentConfig,
     require_routed,
+    routed_blocks,
     routed_destinations,
     routed_to,
 )
@@ -545,7 +546,7 @@ def sync_all(
         require_routed(configs, only)
         names = [only]
     for name in names:
-        reason = unavailable_reason(name, environ)
+        reason = unavailable_reason(name, environ, routed_blocks(configs, name))
         if reason is None:
             available.append(name)
         else:

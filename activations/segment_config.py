@@ -71,6 +71,14 @@ def routed_to(configs: Mapping[str, SegmentConfig], destination: str) -> dict[st
     }
 
 
+def routed_blocks(configs: Mapping[str, SegmentConfig], destination: str) -> list[dict[str, Any]]:
+    """The `destination` blocks of the segments routed there (what their options name)."""
+    return [
+        config.destination(destination).options
+        for config in routed_to(configs, destination).values()
+    ]
+
+
 def routed_destinations(configs: Mapping[str, SegmentConfig]) -> list[str]:
     """Every destination at least one segment is routed to, sorted."""
     return sorted({name for config in configs.values() for name in config.destination_names})

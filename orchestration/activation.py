@@ -21,11 +21,11 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from activations.destinations.registry import IMPLEMENTED, unavailable_reason
+from activations.destinations.registry import NAMES, unavailable_reason
 from activations.quality.gate import run_checks
 from activations.reports import SyncReport
 from activations.runner import run_sync
-from activations.segment_config import load_segment_configs
+from activations.segment_config import load_segment_configs, routed_blocks
 from orchestration.changes import MEMBERSHIP_CHANGES_KEY
 from orchestration.dbt import dbt_project
 from orchestration.raw import WAREHOUSE_POOL
@@ -92,7 +92,9 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
     def sync_destination(
         context: AssetExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult[None]]:
-        reason = unavailable_reason(destination, os.environ)
+        project = dbt_project()
+        configs = load_segment_configs(project.manifest_path)
+        reason = unavailable_reason(destination, os.environ, routed_blocks(configs, destination))
         if reason is not None:
             context.log.warning(
                 f"{destination} {NOT_CONFIGURED}, skipped: {reason} in the run's environment "
@@ -101,8 +103,6 @@ def activation_asset(destination: str) -> dg.AssetsDefinition:
             context.log_event(not_configured(context.asset_key, reason))
             return
         settings = warehouse.settings()
-        project = dbt_project()
-        configs = load_segment_configs(project.manifest_path)
         # The blocking checks on membership_changes gate this asset inside a job; evaluated again
         # here, a materialization on its own (a click in the UI) cannot bypass the payload and
         # state checks either. (Raw-source checks run only in jobs that select them.)
@@ -146,9 +146,9 @@ def not_configured(key: dg.AssetKey, reason: str) -> dg.AssetObservation:
     )
 
 
-activation_assets = [activation_asset(destination) for destination in IMPLEMENTED]
+activation_assets = [activation_asset(destination) for destination in NAMES]
 
 
 def defs() -> dg.Definitions:
-    """One activation asset per implemented destination."""
+    """One activation asset per destination."""
     return dg.Definitions(assets=activation_assets)

@@ -124,10 +124,13 @@ class Registration:
         max_trait_bytes: the largest traits the vendor accepts per profile (None: no documented
             limit); the payload checks hold a segment whose traits pass it.
         open: builds the destination and its one HTTP client from the environment (raising a
-            one-line error when the settings are invalid); None while it is not implemented.
+            one-line error when the settings are invalid), for the generic sync.
         consent_channels: the marketing consent channels its `sync_consents` writes (none for a
             destination that carries no consent).
-        run: the destination's own sync, instead of `open` and the generic one.
+        run: the destination's own sync, instead of `open` and the generic one (exactly one of
+            the two is given).
+        segment_env: the variables one segment's block names (a webhook's `url_env` and
+            `secret_env`), required like `required_env` for every segment routed there.
     """
 
     name: str
@@ -137,7 +140,8 @@ class Registration:
     open: OpenDestination | None = None
     consent_channels: tuple[Channel, ...] = ()
     run: RunDestination | None = None
+    segment_env: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None
 
-    @property
-    def implemented(self) -> bool:
-        return self.open is not None or self.run is not None
+    def __post_init__(self) -> None:
+        if (self.open is None) == (self.run is None):
+            raise ValueError(f"destination {self.name}: give exactly one of `open` and `run`")

@@ -7,10 +7,11 @@ Dagster activation assets all read it from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
-from activations.destinations import klaviyo, omnisend, planned
+from activations.destinations import klaviyo, omnisend, webhook
 from activations.destinations.base import Destination, Registration
 from activations.errors import CohortflowError
 from activations.http import HttpClient
@@ -22,10 +23,10 @@ REGISTRATIONS: Mapping[str, Registration] = {
         klaviyo.REGISTRATION,
         omnisend.REGISTRATION,
         sms.REGISTRATION,
-        planned.WEBHOOK,
+        webhook.REGISTRATION,
     )
 }
-IMPLEMENTED: tuple[str, ...] = tuple(name for name, r in REGISTRATIONS.items() if r.implemented)
+NAMES: tuple[str, ...] = tuple(REGISTRATIONS)
 
 
 def registration(name: str) -> Registration:
@@ -42,22 +43,21 @@ def registration(name: str) -> Registration:
         ) from None
 
 
-def unavailable_reason(name: str, environ: Mapping[str, str]) -> str | None:
-    """Why `cohortflow run` cannot sync `name` now (None when it can)."""
-    if name not in IMPLEMENTED:
-        return "not implemented yet"
-    missing = [v for v in REGISTRATIONS[name].required_env if not environ.get(v, "").strip()]
+def unavailable_reason(
+    name: str, environ: Mapping[str, str], blocks: Iterable[Mapping[str, Any]] = ()
+) -> str | None:
+    """Why `cohortflow run` cannot sync `name` now (None when it can): a variable it needs is
+    unset, its own or one named by the block of a segment routed there (`blocks`)."""
+    found = registration(name)
+    needed = list(found.required_env)
+    if found.segment_env is not None:
+        needed += [variable for block in blocks for variable in found.segment_env(block)]
+    missing = [v for v in dict.fromkeys(needed) if not environ.get(v, "").strip()]
     return f"{', '.join(missing)} not set" if missing else None
 
 
 def skip_note(name: str, reason: str) -> str:
-    """The one line saying `name` was not synced: where to read more when the destination
-    exists, and that nothing is sent yet when it does not."""
-    if name not in IMPLEMENTED:
-        return (
-            f"{name}: not synced (not implemented yet; segments routed to it are built and "
-            f"tracked, nothing is sent; implemented: {', '.join(IMPLEMENTED)})"
-        )
+    """The one line saying `name` was not synced, and where to read how to set it up."""
     return f"{name}: not synced ({reason}); see docs/destinations/{name}.md"
 
 
@@ -68,14 +68,11 @@ def open_destination(
     """The destination `name` and the one HTTP client it uses, closed afterwards.
 
     Raises:
-        CohortflowError: the destination is unknown or not implemented yet, or its settings
+        CohortflowError: the destination is unknown, runs its own sync (SMS), or its settings
             are missing or invalid.
     """
     opener = registration(name).open
     if opener is None:
-        raise CohortflowError(
-            f"destination {name!r} cannot be synced yet: implemented destinations are "
-            f"{', '.join(IMPLEMENTED)}."
-        )
+        raise CohortflowError(f"destination {name!r} runs its own sync, not a generic one.")
     with opener(environ) as opened:
         yield opened

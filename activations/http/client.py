@@ -97,8 +97,12 @@ class _Redactor:
     """Replaces each secret (raw and percent-encoded) with *** in a string."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
         variants = {form for secret in secrets if secret for form in (secret, quote(secret, ""))}
-        self._secrets = sorted(variants, key=len, reverse=True)
+        self._secrets = sorted({*self._secrets, *variants}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -240,6 +244,11 @@ class HttpClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def redact_also(self, secrets: Iterable[str]) -> None:
+        """Keep `secrets` out of logs and errors too: values learnt after the client was built
+        (a webhook's per-segment URL path, which often carries the receiver's token)."""
+        self._redact.add(secrets)
+
     def close(self) -> None:
         """Close pooled connections and stop filtering httpx logs for this client."""
         self._client.close()
@@ -257,6 +266,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         retry_on_timeout: bool = True,
         expected: Collection[int] | None = None,
+        attempt_headers: Callable[[bytes], Mapping[str, str]] | None = None,
     ) -> httpx.Response:
         """Send one request, pacing and retrying it, and return the vendor's answer.
 
@@ -276,6 +286,9 @@ class HttpClient:
                 once with `maybe_sent=True` instead of being resent. Connect failures, 429 and 503
                 are still retried.
             expected: non-2xx statuses to return instead of raising (e.g. {409} to inspect it).
+            attempt_headers: headers computed from the body again for every attempt (a
+                webhook's signature covers its send time, so a retry after a long wait is
+                signed afresh rather than arriving with a stale timestamp).
 
         Returns:
             The response: 2xx, or a status listed in `expected`.
@@ -299,6 +312,8 @@ class HttpClient:
                 waited = self.limiter.acquire(bucket, self.account)
                 self._count(limiter_wait_seconds=waited)
             self._count(requests=1, operation=operation)
+            if attempt_headers is not None:
+                request.headers.update(attempt_headers(request.content))
             outcome = self._attempt(request, display, attempt, retry_on_timeout, expected)
             if isinstance(outcome, httpx.Response):
                 return outcome

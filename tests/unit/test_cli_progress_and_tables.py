@@ -164,7 +164,7 @@ def test_a_plan_and_a_sync_say_when_a_segment_moves_to_another_list(
         retrying=0, quarantined=0, max_exit_fraction=0.5, approved=False, has_baseline=True,
         target="VIP 2027", moving_from="Lapsed VIPs", moves=1200,
     )  # fmt: skip
-    plan_command.print_plan(SyncPlan(run_id="r1", segments=(moving,)), ())
+    plan_command.print_plan(SyncPlan(run_id="r1", segments=(moving,)))
     moved = SegmentReport("klaviyo", "vip", "plan-1", status="synced")
     moved.moved_from, moved.moved_to = "Lapsed VIPs", "VIP 2027"
     report = SyncReport(destination="klaviyo", run_id="r1")

@@ -69,14 +69,14 @@ def test_checks_problems_name_the_segment_and_block() -> None:
     assert line.startswith("seg_lapsed_vip: checks: unknown setting(s) max_nul_key_fraction")
 
 
-def test_designed_options_of_unimplemented_destinations_are_accepted() -> None:
+def test_one_segment_can_go_to_every_kind_of_destination() -> None:
     config = parse_segment_config(
         "lapsed_vip",
         {
             "destinations": {
                 "omnisend": {"tag": "lapsed-vip", "events": True},
                 "sms": {"on_enter": "winback_sms", "consent_required": True},
-                "webhook": {"url": "https://example.com/hook"},
+                "webhook": {"url_env": "PARTNER_URL", "secret_env": "PARTNER_SECRET"},
             }
         },
     )

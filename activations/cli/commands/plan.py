@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +14,6 @@ from activations.cli.output import print_error, print_json, print_note, stdout
 
 if TYPE_CHECKING:
     from activations.planner import SegmentPlan, SyncPlan
-    from activations.segment_config import SegmentConfig
 
 
 def plan(
@@ -42,31 +40,24 @@ def plan(
     configs = load_segment_configs(MANIFEST_PATH)
     if destination is not None:
         require_routed(configs, destination)
-    unimplemented = not_implemented_routes(configs, destination)
     with connect(settings.warehouse) as connection:
         result = build_plan(
             connection,
             state_schema=settings.state_schema,
-            configs={name: implemented_only(config) for name, config in configs.items()},
+            configs=configs,
             destination=destination,
             sample_size=sample,
         )
     if json_output:
-        print_json(
-            {
-                "run_id": result.run_id,
-                "plans": [p.as_dict() for p in result.segments],
-                "not_implemented": [{"destination": d, "segment": s} for d, s in unimplemented],
-            }
-        )
-    elif not result.segments and not unimplemented:
+        print_json({"run_id": result.run_id, "plans": [p.as_dict() for p in result.segments]})
+    elif not result.segments:
         print_note(
             "no segment is routed to a destination"
             + (f" named {destination}" if destination else "")
             + ": add `destinations:` to a segment's meta.cohortflow (docs/segments.md)."
         )
     else:
-        print_plan(result, unimplemented)
+        print_plan(result)
     for blocked in result.blocked:
         if not json_output:
             print_error(blocked.block_reason or "")
@@ -74,10 +65,10 @@ def plan(
         raise typer.Exit(code=2)
 
 
-def print_plan(result: SyncPlan, unimplemented: Sequence[tuple[str, str]]) -> None:
+def print_plan(result: SyncPlan) -> None:
     """Per destination, a table of counts that fits 80 columns, then what a column would make
     wrap: rows retrying or quarantined, a list or tag being moved, and sample rows with their
-    keys masked. Routes to a destination not implemented yet are one line each."""
+    keys masked."""
     stdout.print(f"Sync plan (as of run {result.run_id})", highlight=False)
     destinations = dict.fromkeys(p.destination for p in result.segments)
     for destination in destinations:
@@ -105,10 +96,6 @@ def print_plan(result: SyncPlan, unimplemented: Sequence[tuple[str, str]]) -> No
         if any(rows for p in plans for rows in p.samples.values()):
             stdout.print()
             stdout.print(sample_table(destination, plans))
-    if unimplemented:
-        stdout.print()
-    for name, segment in unimplemented:
-        stdout.print(f"  {name}/{segment}: {NOT_IMPLEMENTED}, nothing is sent", highlight=False)
 
 
 def plan_table(destination: str, plans: Sequence[SegmentPlan]) -> Table:
@@ -147,32 +134,6 @@ def sample_table(destination: str, plans: Sequence[SegmentPlan]) -> Table:
             for row in rows:
                 table.add_row(p.segment, kind, mask(row["destination_key"]), row["person_id"])
     return table
-
-
-NOT_IMPLEMENTED = "not implemented yet"
-
-
-def not_implemented_routes(
-    configs: Mapping[str, SegmentConfig], destination: str | None
-) -> list[tuple[str, str]]:
-    """(destination, segment) pairs routed to a destination cohortflow cannot sync yet: `run`
-    skips them, so the plan counts nothing for them as ready."""
-    from activations.destinations.registry import IMPLEMENTED
-
-    return [
-        (target.name, config.segment)
-        for config in configs.values()
-        for target in config.destinations
-        if target.name not in IMPLEMENTED and destination in (None, target.name)
-    ]
-
-
-def implemented_only(config: SegmentConfig) -> SegmentConfig:
-    """`config` routed only to the destinations cohortflow can sync."""
-    from activations.destinations.registry import IMPLEMENTED
-
-    routed = tuple(t for t in config.destinations if t.name in IMPLEMENTED)
-    return replace(config, destinations=routed)
 
 
 def approve(

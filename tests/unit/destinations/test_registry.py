@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from activations.destinations.base import Registration
+from activations.destinations.options import DestinationOptions
 from activations.destinations.registry import (
-    IMPLEMENTED,
+    NAMES,
     REGISTRATIONS,
     open_destination,
     unavailable_reason,
@@ -38,19 +40,24 @@ def test_an_unregistered_destination_is_an_unknown_key() -> None:
 
 
 def test_availability_comes_from_the_registration() -> None:
-    assert {"klaviyo", "omnisend", "sms"} <= set(IMPLEMENTED) and "webhook" not in IMPLEMENTED
+    assert {"klaviyo", "omnisend", "sms", "webhook"} <= set(NAMES)
     assert unavailable_reason("klaviyo", {}) == "KLAVIYO_API_KEY not set"
     assert unavailable_reason("klaviyo", {"KLAVIYO_API_KEY": "  "}) == "KLAVIYO_API_KEY not set"
     assert unavailable_reason("klaviyo", {"KLAVIYO_API_KEY": "pk_x"}) is None
-    assert unavailable_reason("webhook", {}) == "not implemented yet"
+    # A webhook's receiver is named per segment: whether it is set is each segment's question.
+    assert unavailable_reason("webhook", {}) is None
     assert unavailable_reason("sms", {}) == "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN not set"
 
 
-@pytest.mark.parametrize("name", ["webhook", "nowhere"])
-def test_opening_what_cannot_be_synced_says_what_can(name: str) -> None:
-    with pytest.raises(CohortflowError, match="klaviyo"):
-        with open_destination(name, {}):
+def test_opening_an_unknown_destination_names_those_there_are() -> None:
+    with pytest.raises(CohortflowError, match="klaviyo, omnisend, sms, webhook"):
+        with open_destination("nowhere", {}):
             pass
+
+
+def test_a_registration_has_exactly_one_way_to_sync() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        Registration(name="nowhere", options=DestinationOptions)
 
 
 def test_the_payload_checks_take_the_trait_limit_from_the_registration() -> None:
