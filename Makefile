@@ -11,6 +11,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 DEMO_DIR := demo_data
 DEMO_PERSONS ?= 20000
+# The demo's first run is a week before today 00:00 UTC (where the synthetic history ends): the
+# baseline, so the second run (now) shows a week of entries and exits, with events and texts.
+DEMO_BASELINE := $(shell $(PYTHON) -c "import datetime as d; print((d.datetime.now(d.timezone.utc) - d.timedelta(days=7)).strftime('%Y-%m-%dT00:00:00'))")
 # `make dev`: the Dagster UI's port, an instance that keeps runs, schedules and pool limits
 # between sessions (dagster.yaml there links to the project's, so the pool settings apply), and
 # the warehouse: COHORTFLOW_WAREHOUSE when the environment sets it, else the demo's.
@@ -31,10 +34,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install cohortflow with its pinned dependencies
 
-demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> changes -> sync into local Klaviyo and Omnisend sandboxes
+demo: $(STAMP) ## synthetic store -> DuckDB -> dbt build + tests -> a week of changes -> sync into local Klaviyo, Omnisend, Twilio and webhook sandboxes
 	$(BIN)/cohortflow generate --persons $(DEMO_PERSONS) --seed 42 --out $(DEMO_DIR)/raw
 	rm -f $(DEMO_DIR)/warehouse.duckdb $(DEMO_DIR)/warehouse.duckdb.wal
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow load --raw-dir $(DEMO_DIR)/raw
+	@echo "first run, as of $(DEMO_BASELINE): the baseline (members are synced; events and texts start after it); summary in $(DEMO_DIR)/baseline_run.json"
+	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run --sandbox --as-of $(DEMO_BASELINE) --json > $(DEMO_DIR)/baseline_run.json
+	@echo "second run, as of now: who entered, left or changed in the week since"
 	COHORTFLOW_WAREHOUSE=$(DEMO_DIR)/warehouse.duckdb $(BIN)/cohortflow run --sandbox
 
 # One worker per core (TEST_WORKERS=0 runs in this process, e.g. for pdb). Every test has its own

@@ -24,7 +24,12 @@ from activations.quality.validation import preload_great_expectations
 from activations.queries import statement
 from activations.raw_contract import RAW_TABLES
 from activations.runner import SyncOutcome, sync_all
-from activations.segment_config import load_segment_configs, routed_blocks, routed_destinations
+from activations.segment_config import (
+    SegmentConfig,
+    load_segment_configs,
+    routed_blocks,
+    routed_destinations,
+)
 from activations.settings import Settings
 from activations.summary import RunSummary, summarise
 from activations.warehouse import connect, require_duckdb_file
@@ -62,6 +67,7 @@ def run_pipeline(
     on_step: Callable[[str], None] | None = None,
     progress: transform.Progress | None = None,
     environ: Mapping[str, str] | None = None,
+    environ_for: Callable[[Mapping[str, SegmentConfig]], Mapping[str, str]] | None = None,
     sync: bool = True,
     allow_future: bool = False,
 ) -> RunResult:
@@ -69,7 +75,9 @@ def run_pipeline(
     destination the environment has credentials for (unless `sync` is False), summarise.
 
     `on_step` hears the name of each step as it starts; `progress` hears the dbt build's nodes
-    (done, total, name) during the "building models and tests" step only.
+    (done, total, name) during the "building models and tests" step only. `environ_for` adds
+    to `environ` what depends on the segments once they are read (`run --sandbox` points the
+    variables webhook segments name at the local receiver).
 
     Raises:
         FutureAsOfRefused: `as_of` is later than now and `allow_future` is False.
@@ -101,6 +109,8 @@ def run_pipeline(
             default_region=settings.default_phone_region,
         )
     environ = os.environ if environ is None else environ
+    if environ_for is not None:
+        environ = {**environ, **environ_for(configs)}
     if sync and any(
         unavailable_reason(name, environ, routed_blocks(configs, name)) is None
         for name in routed_destinations(configs)

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from activations.quality.results import CheckReport
     from activations.reports import SegmentReport, SyncReport
     from activations.sandbox.klaviyo import KlaviyoSandbox
+    from activations.sandbox.local import LocalSandboxes
     from activations.sandbox.omnisend import OmnisendSandbox
+    from activations.sandbox.twilio import TwilioSandbox
+    from activations.sandbox.webhook import WebhookSandbox
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -210,19 +213,30 @@ def failure_lines(segment: SegmentReport) -> list[Text]:
 
 
 def sync_totals(report: SyncReport) -> str:
-    """One line: consent, API traffic and time spent waiting for rate limits."""
-    unconfirmed = (
-        f", {report.consents_failed:,} not confirmed (retried next sync)"
-        if report.consents_failed
-        else ""
-    )
-    return (
-        f"{report.destination}: consent granted {report.consents_granted:,}, withdrawn "
-        f"{report.consents_revoked:,}{unconfirmed}; {report.api_calls:,} API calls, "
-        f"{report.retries:,} retries, "
+    """One line: consent (for a destination that carries it), the outbox's messages by state
+    (SMS), API traffic and time spent waiting for rate limits."""
+    from activations.destinations.registry import registration
+
+    parts = []
+    if registration(report.destination).consent_channels:
+        unconfirmed = (
+            f", {report.consents_failed:,} not confirmed (retried next sync)"
+            if report.consents_failed
+            else ""
+        )
+        parts.append(
+            f"consent granted {report.consents_granted:,}, withdrawn "
+            f"{report.consents_revoked:,}{unconfirmed}"
+        )
+    if report.outbox:
+        held = ", ".join(f"{n:,} {state}" for state, n in sorted(report.outbox.items()))
+        parts.append(f"outbox {held}")
+    parts.append(
+        f"{report.api_calls:,} API calls, {report.retries:,} retries, "
         f"{report.rate_limited:,} rate-limited, {report.rate_limit_wait_seconds:.1f}s waited for "
         f"limits, {report.duration_seconds:.1f}s in all"
     )
+    return f"{report.destination}: {'; '.join(parts)}"
 
 
 def sandbox_table(sandbox: KlaviyoSandbox) -> Table:
@@ -273,6 +287,61 @@ def omnisend_totals(sandbox: OmnisendSandbox) -> str:
         f"Omnisend sandbox holds {len(summary['contacts']):,} contacts, "
         f"{len(summary['events']):,} events and {subscribed:,} email subscriptions."
     )
+
+
+def twilio_table(sandbox: TwilioSandbox) -> Table:
+    """What the local Twilio sandbox holds after a demo run: outbound texts per status."""
+    summary = sandbox.state.summary()
+    statuses: Counter[str] = Counter(message["status"] for message in summary["outbound"])
+    table = Table(title="Twilio sandbox", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("status", justify="left", no_wrap=True)
+    table.add_column("texts", justify="right")
+    for status in sorted(statuses):
+        table.add_row(status, f"{statuses[status]:,}")
+    return table
+
+
+def twilio_totals(sandbox: TwilioSandbox) -> str:
+    """One line, with one text as the recipient reads it (the number masked)."""
+    from activations.quality.gate import mask
+
+    summary = sandbox.state.summary()
+    outbound = summary["outbound"]
+    line = (
+        f"Twilio sandbox holds {len(outbound):,} texts "
+        f"({sum(int(m['num_segments']) for m in outbound):,} SMS segments) and "
+        f"{len(summary['inbound']):,} replies."
+    )
+    if outbound:
+        first = outbound[0]
+        line += f"\ne.g. to {mask(first['to'])}: {first['body']}"
+    return line
+
+
+def webhook_totals(sandbox: WebhookSandbox) -> str:
+    """One line: what the local receiver accepted, and what it refused or saw twice."""
+    summary = sandbox.state.summary()
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in summary["records_by_change"].items())
+    return (
+        f"Webhook sandbox accepted {summary['batches']:,} signed batches with "
+        f"{summary['records']:,} records ({changes or 'none'}); "
+        f"{summary['duplicates']:,} duplicate deliveries, "
+        f"{sum(summary['rejected'].values()):,} refused."
+    )
+
+
+def print_sandboxes(sandboxes: LocalSandboxes) -> None:
+    """What every local sandbox holds, after `cohortflow run --sandbox`."""
+    for table, totals in (
+        (sandbox_table(sandboxes.klaviyo), sandbox_totals(sandboxes.klaviyo)),
+        (omnisend_table(sandboxes.omnisend), omnisend_totals(sandboxes.omnisend)),
+        (twilio_table(sandboxes.twilio), twilio_totals(sandboxes.twilio)),
+    ):
+        stdout.print()
+        stdout.print(table)
+        stdout.print(totals, highlight=False, markup=False)
+    stdout.print()
+    stdout.print(webhook_totals(sandboxes.webhook), highlight=False)
 
 
 def checks_table(report: CheckReport, *, all_results: bool = False) -> Table:

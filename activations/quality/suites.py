@@ -270,6 +270,7 @@ select
     r.key_kind,
     m.person_id,
     {key} as destination_key,
+    m.phone,
     {size}(m.traits) as traits_bytes,
     count(*) over (partition by m.segment, r.destination, {key}) as key_rows,
     r.max_null,
@@ -308,9 +309,10 @@ def payload_checks(warehouse_kind: str) -> tuple[PayloadCheck, ...]:
         f"case p.key_kind when 'email' then {matches(EMAIL_PATTERN)} "
         f"when 'phone' then {matches(E164_PATTERN)} else true end"
     )
+    # On the member's phone, whatever the segment's key: it is the number the SMS sender texts.
     sms_consent = (
         f"exists (select 1 from {MODELS_SCHEMA}.contact_consent as c where c.channel = 'sms' "
-        "and c.address = p.destination_key and c.status = 'subscribed')"
+        "and c.address = p.phone and c.status = 'subscribed')"
     )
     return (
         PayloadCheck(
@@ -336,9 +338,9 @@ def payload_checks(warehouse_kind: str) -> tuple[PayloadCheck, ...]:
         ),
         PayloadCheck(
             "consent_sms",
-            f"p.destination = 'sms' and p.destination_key is not null and not {sms_consent}",
+            f"p.destination = 'sms' and not {sms_consent}",
             "0",
-            "have no SMS consent ({key} without a subscribed SMS consent)",
+            "have no SMS consent (no phone, or a phone without a subscribed SMS consent)",
         ),
     )
 

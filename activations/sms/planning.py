@@ -9,7 +9,6 @@ missed), is written as suppressed or expired with its reason rather than texted 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,14 +52,15 @@ def plan_segment(
     options: SmsOptions,
     templates: Mapping[str, SmsTemplate],
     now: datetime,
-) -> Counter[str]:
-    """Write an outbox row for each of the segment's changes that has none yet; the count of
-    rows written per status."""
+) -> list[Planned]:
+    """Write an outbox row for each of the segment's changes that has none yet, and return
+    them: those settled already (no phone, past the window, a template that cannot render) are
+    reported with the texts the sender settles."""
     changes = outbox.new_changes(connection, state_schema, segment, tuple(templates))
     window = options.rules.send_window
     planned = [_planned(segment, c, templates[c.change], now, window) for c in changes]
     outbox.add(connection, state_schema, planned)
-    return Counter(p.status for p in planned)
+    return planned
 
 
 def _planned(

@@ -8,7 +8,7 @@ Twilio refused; the message says how many wait (deferred) or are in doubt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from activations.destinations.twilio import open_twilio
 from activations.ledger import ensure_baseline
 from activations.migrations import migrate
 from activations.reports import SegmentReport, SyncReport
+from activations.sms.outbox import Planned
 from activations.sms.outbox import counts as outbox_counts
 from activations.sms.planning import plan_segment, segment_templates
 from activations.sms.sender import Delivery, Sender
@@ -73,10 +74,10 @@ def run_sms(
                     segment=segment,
                     run_id=report.run_id,
                 )
-    planned: dict[str, int] = {}
+    planned: dict[str, list[Planned]] = {}
     for segment in sending:
         with connect(settings.warehouse) as connection:
-            counts = plan_segment(
+            planned[segment] = plan_segment(
                 connection,
                 state_schema=settings.state_schema,
                 segment=segment,
@@ -84,7 +85,6 @@ def run_sms(
                 templates=templates[segment],
                 now=now,
             )
-        planned[segment] = sum(counts.values())
     with open_twilio(environ) as messages:
         sender = Sender(
             settings.warehouse,
@@ -109,12 +109,20 @@ def run_sms(
             segment_report.status = "blocked"
             segment_report.message = holds[segment]
         else:
-            _count(segment_report, delivery, segment, planned.get(segment, 0))
+            _count(segment_report, delivery, segment, planned.get(segment, []))
         report.segments.append(segment_report)
 
 
-def _count(report: SegmentReport, delivery: Delivery, segment: str, planned: int) -> None:
+def _count(
+    report: SegmentReport, delivery: Delivery, segment: str, planned: Sequence[Planned]
+) -> None:
+    """The segment's texts in its report: those settled when planned (no phone, too late) and
+    those the sender settled, with their reasons; what still waits, in its message."""
     texts = delivery.of(segment)
+    for row in planned:
+        if row.status != "planned":
+            texts.statuses[row.status] += 1
+            texts.reasons[row.reason or row.status] += 1
     report.events = texts.sent
     report.skipped_events = sum(texts.statuses[s] for s in _NEVER_SENT)
     report.failed_events = texts.statuses["failed"]
@@ -124,7 +132,6 @@ def _count(report: SegmentReport, delivery: Delivery, segment: str, planned: int
     waiting = [
         f"{count:,} {label}"
         for count, label in (
-            (planned, "planned"),
             (texts.deferred, "deferred"),
             (texts.in_doubt, "in doubt"),
         )

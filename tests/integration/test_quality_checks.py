@@ -428,6 +428,27 @@ def test_sms_routed_members_need_sms_consent(warehouse: Warehouse, manifest: Pat
     assert refused.status == "failed" and [s["person_id"] for s in refused.samples] == ["p2"]
 
 
+def test_sms_consent_is_checked_on_the_phone_texted_whatever_the_key(
+    warehouse: Warehouse, manifest: Path
+) -> None:
+    raw_rows(warehouse, customers=10, orders=5, newest=AS_OF)
+    people = {f"p{i}": Person(f"p{i}", f"p{i}@x.com", f"+1555010{i:04d}") for i in range(3)}
+    people["p3"] = Person("p3", "p3@x.com", None)
+    publish(warehouse, Store(people=people, members={("vip", p): {} for p in people}), AS_OF)
+    with connect(warehouse) as connection:
+        connection.execute(
+            sa.text(
+                "insert into analytics.contact_consent values ('sms', :a, 'subscribed', :at, 't')"
+            ),
+            [{"a": f"+1555010{i:04d}", "at": AS_OF} for i in range(3)],
+        )
+    by_email = result(
+        check(warehouse, manifest, configs(destination="sms", key="email")), "consent_sms"
+    )
+    assert by_email.status == "failed", "p3 has no phone to consent on"
+    assert [s["person_id"] for s in by_email.samples] == ["p3"]
+
+
 def test_email_consent_held_without_any_warehouse_record_fails(
     warehouse: Warehouse, manifest: Path
 ) -> None:

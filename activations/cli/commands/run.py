@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -15,12 +16,9 @@ from activations.cli.options import JsonOption
 from activations.cli.output import (
     changes_table,
     counts_table,
-    omnisend_table,
-    omnisend_totals,
     print_json,
     print_note,
-    sandbox_table,
-    sandbox_totals,
+    print_sandboxes,
     stdout,
     steps_progress,
 )
@@ -29,6 +27,7 @@ from activations.settings import Settings
 
 if TYPE_CHECKING:
     from activations.pipeline import RunResult
+    from activations.segment_config import SegmentConfig
 
 
 def run(
@@ -75,15 +74,17 @@ def run(
                 "syncing into local sandboxes on loopback; they start empty each run, so on a "
                 "warehouse that already synced, only what changed since is sent."
             )
-        result = _run(settings, instant, environ, json_output, allow_future=allow_future)
+        result = _run(
+            settings,
+            instant,
+            environ,
+            json_output,
+            allow_future=allow_future,
+            environ_for=None if sandboxes is None else sandboxes.webhook_environ,
+        )
         _print(result, settings, json_output)
         if sandboxes is not None and not json_output:
-            stdout.print()
-            stdout.print(sandbox_table(sandboxes.klaviyo))
-            stdout.print(sandbox_totals(sandboxes.klaviyo), highlight=False)
-            stdout.print()
-            stdout.print(omnisend_table(sandboxes.omnisend))
-            stdout.print(omnisend_totals(sandboxes.omnisend), highlight=False)
+            print_sandboxes(sandboxes)
     exit_on_sync_problems(result.syncs)
 
 
@@ -94,6 +95,7 @@ def _run(
     json_output: bool,
     *,
     allow_future: bool = False,
+    environ_for: Callable[[Mapping[str, SegmentConfig]], Mapping[str, str]] | None = None,
 ) -> RunResult:
     from activations.pipeline import run_pipeline
 
@@ -104,6 +106,7 @@ def _run(
             on_step=steps.start,
             progress=lambda done, total, node: steps.count(done, total, f"dbt: {node}"),
             environ=environ,
+            environ_for=environ_for,
             allow_future=allow_future,
         )
     return result
