@@ -128,14 +128,22 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
 
 
 def _template_problems(configs: Mapping[str, SegmentConfig], project_dir: Path) -> list[Problem]:
-    """A missing SMS template, or one reading a trait its segment does not declare, found when
-    the segments are read: before any run, never as an empty string in a customer's phone."""
+    """A missing SMS template, one reading a trait its segment does not declare, or project SMS
+    rules that cannot be used, found when the segments are read: before any run, never as an
+    empty string in a customer's phone."""
     from activations.destinations.options import parse_options
     from activations.destinations.sms import NAME, SmsOptions
     from activations.sms.planning import segment_templates
+    from activations.sms.project_rules import PROJECT_FILE, project_rules
+    from activations.sms.rules import SmsRulesError
     from activations.sms.templates import SmsTemplateError
 
     problems = []
+    if any(NAME in config.destination_names for config in configs.values()):
+        try:
+            project_rules(project_dir)
+        except SmsRulesError as error:
+            problems.append(Problem(PROJECT_FILE, "", str(error)))
     for segment, config in configs.items():
         if NAME not in config.destination_names:
             continue

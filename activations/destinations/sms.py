@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from activations.destinations.options import DestinationOptions, Fraction, Name, Strict
-from activations.sms.rules import SmsRules, SmsRulesError, rules_from_options
+from activations.sms.rules import DEFAULT_RULES, SmsRules, SmsRulesError, rules_from_options
 
 NAME = "sms"
 TEMPLATE_DIR = "sms"  # templates live in dbt_project/sms/<name>.txt
@@ -25,10 +25,11 @@ Duration = Annotated[str, Field(pattern=r"^\s*\d+\s*[mhd]\s*$", examples=["24h"]
 
 
 class QuietHoursOptions(Strict):
-    """The local hours in which texts may go (`allowed_from` included, `allowed_until` not)."""
+    """The local hours in which texts may go (`allowed_from` included, `allowed_until` not);
+    an end not given is the project's (by default 08:00 and 21:00)."""
 
-    allowed_from: Clock = "08:00"
-    allowed_until: Clock = "21:00"
+    allowed_from: Clock | None = None
+    allowed_until: Clock | None = None
 
 
 class CapOptions(Strict):
@@ -43,7 +44,8 @@ class SmsOptions(DestinationOptions):
 
     on_enter: Name | None = None
     on_exit: Name | None = None
-    consent_required: bool = True
+    # None: the project's rule (`vars: sms_rules:` in dbt_project.yml), true unless it says so.
+    consent_required: bool | None = None
     quiet_hours: QuietHoursOptions | None = None
     frequency_caps: list[CapOptions] | None = None
     send_window: Duration | None = None
@@ -56,7 +58,7 @@ class SmsOptions(DestinationOptions):
         """Refuse settings the rules cannot use (equal quiet hours, a zero window) when the
         segment is read, not when the first text is due."""
         try:
-            self.rules  # noqa: B018 - built for its validation
+            self.rules()
         except SmsRulesError as error:
             raise ValueError(str(error)) from None
         return self
@@ -67,11 +69,11 @@ class SmsOptions(DestinationOptions):
         named = {"entered": self.on_enter, "exited": self.on_exit}
         return {change: name for change, name in named.items() if name is not None}
 
-    @property
-    def rules(self) -> SmsRules:
-        """The rules this segment's texts are decided by: the defaults, overridden key by key."""
+    def rules(self, base: SmsRules = DEFAULT_RULES) -> SmsRules:
+        """The rules this segment's texts are decided by: `base` (the project's,
+        `activations.sms.project_rules`) with the keys this block sets overridden."""
         given: dict[str, Any] = self.model_dump(
             include={"consent_required", "quiet_hours", "frequency_caps", "send_window"},
             exclude_none=True,
         )
-        return rules_from_options(given)
+        return rules_from_options(given, base=base)

@@ -49,7 +49,7 @@ def plan_segment(
     *,
     state_schema: str,
     segment: str,
-    options: SmsOptions,
+    send_window: timedelta,
     templates: Mapping[str, SmsTemplate],
     now: datetime,
 ) -> list[Planned]:
@@ -57,8 +57,7 @@ def plan_segment(
     them: those settled already (no phone, past the window, a template that cannot render) are
     reported with the texts the sender settles."""
     changes = outbox.new_changes(connection, state_schema, segment, tuple(templates))
-    window = options.rules.send_window
-    planned = [_planned(segment, c, templates[c.change], now, window) for c in changes]
+    planned = [_planned(segment, c, templates[c.change], now, send_window) for c in changes]
     outbox.add(connection, state_schema, planned)
     return planned
 

@@ -24,6 +24,7 @@ from activations.reports import SegmentReport, SyncReport
 from activations.sms.outbox import Planned
 from activations.sms.outbox import counts as outbox_counts
 from activations.sms.planning import plan_segment, segment_templates
+from activations.sms.project_rules import project_rules
 from activations.sms.sender import Delivery, Sender
 from activations.transform import DBT_PROJECT_DIR
 from activations.warehouse import connect
@@ -47,8 +48,9 @@ def run_sms(
     """Plan every routed segment's new changes into the outbox, then send what is due.
 
     Raises:
-        CohortflowError: a template is missing or invalid, the options or the Twilio settings
-            cannot be used (before anything is planned or sent).
+        CohortflowError: a template is missing or invalid, the project's or a segment's rules,
+            the options or the Twilio settings cannot be used (before anything is planned or
+            sent).
     """
     from activations.reports import SegmentReport
 
@@ -56,6 +58,8 @@ def run_sms(
         segment: parse_options(SmsOptions, segment, config.destination(NAME).options)
         for segment, config in routed.items()
     }
+    base = project_rules(project_dir)
+    rules = {segment: options[segment].rules(base) for segment in routed}
     templates = {
         segment: segment_templates(project_dir, segment, options[segment], config.traits)
         for segment, config in routed.items()
@@ -81,7 +85,7 @@ def run_sms(
                 connection,
                 state_schema=settings.state_schema,
                 segment=segment,
-                options=options[segment],
+                send_window=rules[segment].send_window,
                 templates=templates[segment],
                 now=now,
             )
@@ -90,7 +94,7 @@ def run_sms(
             settings.warehouse,
             settings.state_schema,
             messages,
-            rules={segment: options[segment].rules for segment in routed},
+            rules=rules,
             segments=frozenset(sending),
             at_least_once=frozenset(s for s in sending if options[s].delivery == "at_least_once"),
         )

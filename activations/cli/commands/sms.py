@@ -106,6 +106,7 @@ def preview(
     from activations.settings import Settings
     from activations.sms.planning import segment_templates
     from activations.sms.preview import preview as preview_texts
+    from activations.sms.project_rules import project_rules
     from activations.transform import DBT_PROJECT_DIR, MANIFEST_PATH
     from activations.warehouse import connect
 
@@ -128,7 +129,7 @@ def preview(
             state_schema=settings.state_schema,
             segment=segment,
             template=templates["entered"],
-            rules=options.rules,
+            rules=options.rules(project_rules(DBT_PROJECT_DIR)),
             now=datetime.now(UTC).replace(tzinfo=None),
             limit=limit,
         )

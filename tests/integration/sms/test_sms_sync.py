@@ -249,7 +249,7 @@ def test_the_preview_renders_each_text_and_counts_who_would_not_get_it(duckdb_ur
                 state_schema="cohortflow_state",
                 segment="winback",
                 template=template,
-                rules=SmsOptions(on_enter="winback").rules,
+                rules=SmsOptions(on_enter="winback").rules(),
                 now=datetime.now(UTC).replace(tzinfo=None),
                 limit=2,
             )
