@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 # `failed`: a row or event was not acknowledged, or the segment failed as a whole (exit status
@@ -82,8 +83,10 @@ class SyncReport:
     rate_limited: int = 0
     rate_limit_wait_seconds: float = 0.0
     duration_seconds: float = 0.0
-    # A destination with an outbox (SMS): how many of its messages are in each state.
+    # A destination with an outbox (SMS): how many of its messages are in each state, and when
+    # the earliest deferred one may go (UTC; the Dagster sensor `deferred_texts` reads it).
     outbox: dict[str, int] = field(default_factory=dict)
+    next_deferred_at: datetime | None = None
 
     @property
     def permanent_failures(self) -> int:
@@ -121,4 +124,7 @@ class SyncReport:
             "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
             "duration_seconds": round(self.duration_seconds, 3),
             "outbox": dict(self.outbox),
+            "next_deferred_at": (
+                None if self.next_deferred_at is None else self.next_deferred_at.isoformat()
+            ),
         }

@@ -17,6 +17,7 @@ observation with `status: not configured` and the reason, which the asset's page
 
 import os
 from collections.abc import Iterator
+from datetime import UTC
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -33,6 +34,8 @@ from orchestration.resources import WarehouseResource
 
 ACTIVATION_GROUP = "activation"
 NOT_CONFIGURED = "not configured"
+# When the earliest deferred text may go, on activation/sms: the sensor `deferred_texts` reads it.
+NEXT_DEFERRED = "outbox/next_deferred_at"
 
 
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
@@ -69,6 +72,15 @@ def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
         "segments": dg.MetadataValue.md("\n".join(lines)),
         **metadata,
         **{f"outbox/{state}": dg.MetadataValue.int(n) for state, n in report.outbox.items()},
+        **(
+            {}
+            if report.next_deferred_at is None
+            else {
+                NEXT_DEFERRED: dg.MetadataValue.timestamp(
+                    report.next_deferred_at.replace(tzinfo=UTC)
+                )
+            }
+        ),
     }
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration import activation, changes, checks, dbt, jobs, raw, resources, schedules
+from orchestration import (
+    activation,
+    changes,
+    checks,
+    dbt,
+    jobs,
+    raw,
+    resources,
+    schedules,
+    sensors,
+)
 
 defs = dg.Definitions.merge(
     resources.defs(),
@@ -15,4 +25,5 @@ defs = dg.Definitions.merge(
     checks.defs(),
     jobs.defs(),
     schedules.defs(),
+    sensors.defs(),
 )

@@ -325,3 +325,11 @@ def counts(connection: Connection, state_schema: str) -> dict[str, int]:
         statement(connection, "select_sms_outbox_counts", **_ids(state_schema))
     )
     return {str(row.status): int(row.n) for row in found}
+
+
+def next_deferred_at(connection: Connection, state_schema: str) -> datetime | None:
+    """When the earliest deferred text's window opens (None when nothing is deferred)."""
+    found: object = connection.execute(
+        statement(connection, "select_sms_next_deferred", **_ids(state_schema))
+    ).scalar_one()
+    return found if isinstance(found, datetime) else None

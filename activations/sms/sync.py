@@ -21,7 +21,7 @@ from activations.destinations.twilio import open_twilio
 from activations.ledger import ensure_baseline
 from activations.migrations import migrate
 from activations.reports import SegmentReport, SyncReport
-from activations.sms.outbox import Planned
+from activations.sms.outbox import Planned, next_deferred_at
 from activations.sms.outbox import counts as outbox_counts
 from activations.sms.planning import plan_segment, segment_templates
 from activations.sms.project_rules import project_rules
@@ -107,6 +107,7 @@ def run_sms(
             report.rate_limited = stats.rate_limited
     with connect(settings.warehouse) as connection:
         report.outbox = outbox_counts(connection, settings.state_schema)
+        report.next_deferred_at = next_deferred_at(connection, settings.state_schema)
     for segment in routed:
         segment_report = SegmentReport(destination=NAME, segment=segment, plan_id="")
         if segment in holds:

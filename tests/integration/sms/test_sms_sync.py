@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -90,6 +91,10 @@ def test_the_dagster_metadata_counts_the_outbox_by_state() -> None:
     report = SyncReport(destination="sms", run_id="r1", outbox={"sent": 3, "deferred": 2})
     metadata = sync_metadata(report)
     assert (metadata["outbox/sent"].value, metadata["outbox/deferred"].value) == (3, 2)
+    assert "outbox/next_deferred_at" not in metadata
+    report.next_deferred_at = datetime(2026, 6, 2, 15, 0)
+    stamp = sync_metadata(report)["outbox/next_deferred_at"].value
+    assert datetime.fromtimestamp(stamp, UTC) == datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 
 
 def test_the_rules_hold_back_texts_with_a_reason(
@@ -127,6 +132,10 @@ def test_the_rules_hold_back_texts_with_a_reason(
     assert (segment.events, segment.skipped_events) == (1, 3)
     assert "1 deferred" in (segment.message or "")
     assert again.segments[0].events == 0, "a suppressed phone is not tried again"
+    # What the Dagster sensor waits for: when p4's window opens, 08:00 where p4 is.
+    assert report.next_deferred_at is not None
+    opens = report.next_deferred_at.replace(tzinfo=UTC).astimezone(ZoneInfo(night))
+    assert (opens.hour, opens.minute) == (8, 0)
 
 
 def test_the_frequency_cap_counts_texts_from_every_segment(
