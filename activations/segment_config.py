@@ -120,11 +120,20 @@ def load_segment_configs(manifest_path: Path) -> dict[str, SegmentConfig]:
         problems.extend(found)
         if config is not None:
             configs[config.segment] = config
-    # The project's SMS templates sit beside its target folder (dbt_project/sms/).
-    problems.extend(_template_problems(configs, manifest_path.parent.parent))
+    problems.extend(_template_problems(configs, project_dir_of(manifest_path)))
     if problems:
         raise SegmentConfigError(problems)
     return dict(sorted(configs.items()))
+
+
+def project_dir_of(manifest_path: Path) -> Path:
+    """The dbt project a manifest was parsed from: the nearest folder above it holding
+    dbt_project.yml (`cohortflow run` parses into target/, Dagster into target/dagster/), else
+    the folder above the manifest's (a manifest copied out on its own)."""
+    for folder in manifest_path.resolve().parents:
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    return manifest_path.parent.parent
 
 
 def _template_problems(configs: Mapping[str, SegmentConfig], project_dir: Path) -> list[Problem]:

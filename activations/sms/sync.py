@@ -8,7 +8,7 @@ Twilio refused; the message says how many wait (deferred) or are in doubt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,11 @@ if TYPE_CHECKING:  # both read the registry, which registers this module's `run_
 _NEVER_SENT = ("suppressed", "expired")
 
 
+def _utc_now() -> datetime:
+    """Now, as the warehouse keeps instants (naive UTC); tests pass their own clock."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def run_sms(
     settings: Settings,
     routed: Mapping[str, SegmentConfig],
@@ -44,6 +49,7 @@ def run_sms(
     report: SyncReport,
     *,
     project_dir: Path = DBT_PROJECT_DIR,
+    clock: Callable[[], datetime] = _utc_now,
 ) -> None:
     """Plan every routed segment's new changes into the outbox, then send what is due.
 
@@ -65,7 +71,7 @@ def run_sms(
         for segment, config in routed.items()
     }
     sending = [segment for segment in routed if segment not in holds]
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock()
     with connect(settings.warehouse) as connection:
         migrate(connection, settings.state_schema)
         report.run_id = last_run_id(connection, settings.state_schema)
@@ -97,6 +103,7 @@ def run_sms(
             rules=rules,
             segments=frozenset(sending),
             at_least_once=frozenset(s for s in sending if options[s].delivery == "at_least_once"),
+            clock=clock,
         )
         try:
             delivery = sender.deliver()

@@ -126,5 +126,5 @@ def test_a_webhook_route_is_planned_and_skipped_while_its_receiver_is_not_set(
         "docs/destinations/webhook.md"
     ) in ran.stderr
     plan = json.loads(cli(clone, "plan", "--json", warehouse=location).stdout)
-    (vip,) = [p for p in plan["plans"] if p["destination"] == "webhook"]
-    assert vip["segment"] == "vip" and vip["adds"] > 0 and vip["held"] == 0
+    (vip,) = [p for p in plan["plans"] if (p["destination"], p["segment"]) == ("webhook", "vip")]
+    assert vip["adds"] > 0 and vip["held"] == 0

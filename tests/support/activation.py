@@ -42,6 +42,8 @@ class Store:
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     consent: dict[str, str] = field(default_factory=dict)  # email -> subscribed/unsubscribed
     sms_consent: dict[str, str] = field(default_factory=dict)  # phone -> subscribed/unsubscribed
+    # When an address's consent was given or withdrawn (default: the publish's as_of).
+    consent_at: dict[str, datetime] = field(default_factory=dict)
 
     def email_members(self, segment: str) -> set[str]:
         """Emails of a segment's members: what the list must hold."""
@@ -117,7 +119,12 @@ def publish(warehouse: Warehouse, store: Store, as_of: datetime) -> str:
                 rows,
             )
         consents = [
-            {"channel": channel, "address": address, "status": status, "at": as_of}
+            {
+                "channel": channel,
+                "address": address,
+                "status": status,
+                "at": store.consent_at.get(address, as_of),
+            }
             for channel, statuses in (("email", store.consent), ("sms", store.sms_consent))
             for address, status in statuses.items()
         ]

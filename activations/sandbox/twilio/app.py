@@ -17,6 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -78,6 +79,8 @@ class TwilioSandbox:
         failed_numbers: recipients whose messages end "failed", error 30006.
         send_limit: at most `count` CreateMessage requests per `window` API seconds, sliding.
         clock: the wall clock (monotonic seconds), injectable so tests step time exactly.
+        started: the UTC instant API second 0 is (default: now), for a test that simulates
+            days of sends on its own calendar.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class TwilioSandbox:
         failed_numbers: Iterable[str] = (),
         send_limit: Limit = DEFAULT_SEND_LIMIT,
         clock: Callable[[], float] | None = None,
+        started: datetime | None = None,
     ) -> None:
         self.spec = ApiSpec.load(SPEC_PATH)
         missing = [op for op in OPERATIONS if op not in self.spec.operations]
@@ -108,7 +112,7 @@ class TwilioSandbox:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.send_limit = send_limit
-        self.clock = ApiClock(time_scale, monotonic=clock or time.monotonic)
+        self.clock = ApiClock(time_scale, monotonic=clock or time.monotonic, started=started)
         self.limiter = SlidingWindowLimiter(self.clock)
         self._picker = FaultPicker(faults or Faults(), seed)
         self.state = TwilioState(

@@ -46,3 +46,14 @@ def test_a_template_reading_an_undeclared_trait_is_a_segment_problem(tmp_path: P
     with pytest.raises(SegmentConfigError, match="uses last_order_at") as refused:
         load_segment_configs(project(tmp_path, "{{ last_order_at }}", ["first_name"]))
     assert [p.path for p in refused.value.problems] == ["destinations.sms"]
+
+
+def test_templates_are_found_from_a_manifest_dagster_parsed_into_target_dagster(
+    tmp_path: Path,
+) -> None:
+    manifest = project(tmp_path, "Hi {{ first_name }}\n", ["first_name"])
+    (tmp_path / "dbt_project.yml").write_text("name: shop\n", encoding="utf-8")
+    nested = tmp_path / "target" / "dagster" / "manifest.json"
+    nested.parent.mkdir()
+    nested.write_text(manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    assert list(load_segment_configs(nested)) == ["winback"]
