@@ -159,8 +159,10 @@ def render(template: SmsTemplate, traits: Mapping[str, Any]) -> str:
     try:
         return template._compiled.render(traits)
     except _NullTrait:
+        nulls = sorted(name for name in template.variables if traits.get(name) is None)
+        which = f" (null here: {', '.join(nulls)})" if nulls else ""
         raise SmsTemplateError(
-            f"template {template.name}: a placeholder's trait is null, which would print "
+            f"template {template.name}: a placeholder's trait is null{which}, which would print "
             "'None'; give a fallback, e.g. {{ first_name or \"there\" }}"
         ) from None
     except UndefinedError as error:

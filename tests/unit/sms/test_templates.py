@@ -49,9 +49,9 @@ def test_a_missing_attribute_of_a_trait_is_an_error_too() -> None:
 
 
 def test_a_null_trait_is_an_error_not_the_word_none() -> None:
-    template = SmsTemplate("t.txt", "Hi {{ first_name }}")
-    with pytest.raises(SmsTemplateError, match="t.txt.*null"):
-        render(template, {"first_name": None})
+    template = SmsTemplate("t.txt", "Hi {{ first_name }}, your {{ product }}")
+    with pytest.raises(SmsTemplateError, match=r"t.txt.*null here: first_name\)"):
+        render(template, {"first_name": None, "product": "Shoe"})
 
 
 def test_a_null_trait_with_a_fallback_renders_the_fallback() -> None:
