@@ -166,6 +166,10 @@ def sync_table(report: SyncReport) -> RenderableType:
     )
     table.add_column("segment", justify="left", no_wrap=True)
     table.add_column("status", justify="left", no_wrap=True)
+    from activations.destinations.registry import registration
+
+    if registration(report.destination).run is not None:  # holds no members: it sends texts
+        return _texts_table(table, report)
     # Seconds waited for rate limits only when some segment waited: keeps 80 columns otherwise.
     waited = any(segment.rate_limit_wait_seconds >= 0.05 for segment in report.segments)
     columns = ("added", "removed", "updated", "events", "failed", "calls")
@@ -210,6 +214,24 @@ def failure_lines(segment: SegmentReport) -> list[Text]:
             )
         )
     return lines
+
+
+def _texts_table(table: Table, report: SyncReport) -> RenderableType:
+    """A destination that sends texts rather than holding members: per segment the texts
+    sent, settled without sending (their reasons are the `skipped:` lines) and failed."""
+    for column in ("texted", "not sent", "failed", "calls"):
+        table.add_column(column, justify="right")
+    for segment in report.segments:
+        table.add_row(
+            segment.segment,
+            segment.status,
+            f"{segment.events:,}",
+            f"{segment.skipped_events:,}",
+            f"{segment.failed + segment.failed_events:,}",
+            f"{segment.api_calls:,}",
+        )
+    reasons = [line for segment in report.segments for line in failure_lines(segment)]
+    return Group(table, *reasons) if reasons else table
 
 
 def sync_totals(report: SyncReport) -> str:

@@ -132,6 +132,22 @@ def test_the_sync_table_fits_80_columns_with_a_long_reason() -> None:
     assert "klaviyo/vip_customers: 3 failed: Invalid email address" in output
 
 
+def test_an_sms_sync_is_shown_as_texts_not_as_list_rows() -> None:
+    report = SyncReport(destination="sms", run_id="r1", outbox={"sent": 4, "suppressed": 2})
+    texts = segment("winback", Counter())
+    texts.events, texts.skipped_events, texts.api_calls = 4, 2, 9
+    report.segments.append(texts)
+    output = text_of(sync_table(report))
+    header, row = (
+        [cell.strip() for cell in line.replace("┃", "│").split("│")]
+        for line in output.splitlines()
+        if line.startswith(("segment", "winback"))
+    )
+    assert header == ["segment", "status", "texted", "not sent", "failed", "calls"]
+    assert row[2:] == ["4", "2", "0", "9"]
+    assert "added" not in output
+
+
 def test_run_pipeline_refuses_a_future_as_of_for_every_caller(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     settings_ = Settings(warehouse=Warehouse.from_location(str(path)))
