@@ -84,6 +84,7 @@ class SegmentPlan:
     moving_from: str | None = None
     moves: int = 0
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    run_id: str | None = None  # the recorded run the plan is as of
 
     @property
     def exit_fraction(self) -> float:
@@ -254,6 +255,7 @@ def _segment_plan(
         unroutable=scalar(statement(connection, "select_unroutable", **ids)),
         retrying=retrying,
         quarantined=scalar(statement(connection, "select_plan_quarantined", **ids)),
+        run_id=run_id,
         max_exit_fraction=target.max_exit_fraction,
         approved=approved,
         has_baseline=has_baseline,
@@ -342,6 +344,7 @@ def segment_work(
         removes=removes,
         events=events,
         profile_ids=profile_ids,
+        run_id=plan.run_id,
     )
     return work, unaddressed
 

@@ -117,6 +117,9 @@ class SegmentWork:
     removes: Sequence[PlanRow]
     events: Sequence[Event]
     profile_ids: Mapping[str, str] = field(default_factory=dict)
+    # The recorded run the plan is as of: a change made again in a later run is a new change
+    # (the webhook's record ids tell a re-entry from a re-send by it).
+    run_id: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -15,7 +15,10 @@ keeps its change log id whatever else the next sync sends with it.
 
 Per segment the receiver is `url_env` and `secret_env`, the names of environment variables (a
 URL often carries a token, and a secret must never sit in the dbt project): each segment can post
-to its own partner, and one partner refusing or missing fails that segment only.
+to its own partner, and one partner refusing the signature fails that segment only. A variable
+some segment names that is unset skips the webhook with the reason, as a missing API key skips a
+vendor. To rotate a secret, the variable holds the new and the old one separated by a space:
+every delivery is signed with both until the old one is removed.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
@@ -57,6 +60,7 @@ NAME = "webhook"
 USER_AGENT = "cohortflow-webhook/1"
 DEFAULT_BATCH_SIZE = 500
 MIN_SECRET_LENGTH = 16
+MIN_TOKEN_PATH = 8  # a path or query shorter than this ("/in", "/hooks") is not a credential
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 BatchType = Literal["membership", "events"]
@@ -77,10 +81,11 @@ class WebhookOptions(DestinationOptions):
 
 @dataclass(frozen=True)
 class Receiver:
-    """Where one segment's batches go and what they are signed with."""
+    """Where one segment's batches go and what they are signed with (every secret, while one
+    is being rotated). Neither is in its repr: the URL often carries the receiver's token."""
 
-    url: str
-    secret: Secret
+    url: str = field(repr=False)
+    secrets: tuple[Secret, ...] = field(repr=False)
 
     @classmethod
     def from_env(
@@ -93,8 +98,8 @@ class Receiver:
                 only to this machine), or the secret is shorter than 16 characters.
         """
         url = environ.get(options.url_env, "").strip()
-        secret = environ.get(options.secret_env, "").strip()
-        values = {options.url_env: url, options.secret_env: secret}
+        secrets = environ.get(options.secret_env, "").split()
+        values = {options.url_env: url, options.secret_env: " ".join(secrets)}
         missing = [name for name, value in values.items() if not value]
         if missing:
             raise WebhookConfigError(
@@ -108,20 +113,25 @@ class Receiver:
                 f"segment {segment}: {options.url_env} must be an absolute https:// URL (plain "
                 "http only to localhost): batches carry customer data."
             )
-        if len(secret) < MIN_SECRET_LENGTH:
+        if any(len(secret) < MIN_SECRET_LENGTH for secret in secrets) or len(secrets) > 2:
             raise WebhookConfigError(
-                f"segment {segment}: {options.secret_env} must hold at least "
-                f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)."
+                f"segment {segment}: {options.secret_env} must hold one secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`), or two "
+                "separated by a space while one is rotated."
             )
-        return cls(url=url, secret=Secret(secret))
+        return cls(url=url, secrets=tuple(Secret(secret) for secret in secrets))
 
     @property
     def redacted(self) -> list[str]:
-        """What logs and errors must not show: the secret, and the URL's path and query (where
-        receivers put their tokens)."""
+        """What logs and errors must not show: the secrets, and the URL's path and query (where
+        receivers put their tokens), as written and percent-decoded (httpx logs the decoded
+        path). A path too short to hold a token is left readable."""
         parts = urlsplit(self.url)
-        values = (self.secret.reveal(), parts.path, parts.query)
-        return [value for value in values if len(value) > 1]
+        hidden = [secret.reveal() for secret in self.secrets]
+        for value in (parts.path, parts.query):
+            if len(value) >= MIN_TOKEN_PATH:
+                hidden.extend({value, unquote(value)})
+        return hidden
 
 
 # ---------------------------------------------------------------- payloads (pure, no I/O)
@@ -131,9 +141,13 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def record_id(segment: str, operation: Operation, destination_key: str, traits_hash: str) -> str:
-    """A membership record's id: the same row re-sent has the same one."""
-    return _digest(NAME, segment, operation, destination_key, traits_hash)
+def record_id(
+    segment: str, run_id: str | None, operation: Operation, destination_key: str, traits_hash: str
+) -> str:
+    """A membership record's id: the same row re-sent for the same recorded run has the same
+    one; the same row in a later run (a person who left and came back with the same traits) is
+    a new change with a new one, so a receiver deduplicating by id never drops it."""
+    return _digest(NAME, segment, run_id or "", operation, destination_key, traits_hash)
 
 
 def batch_id(segment: str, kind: BatchType, ids: Iterable[str]) -> str:
@@ -146,10 +160,13 @@ def _iso(instant: datetime) -> str:
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def membership_record(segment: str, row: PlanRow | Member, operation: Operation) -> dict[str, Any]:
+def membership_record(
+    segment: str, run_id: str | None, row: PlanRow | Member, operation: Operation
+) -> dict[str, Any]:
     """One add, update or remove; removes carry who, not what (the receiver has the rest)."""
     record: dict[str, Any] = {
-        "id": record_id(segment, operation, row.destination_key, row.traits_hash),
+        "id": record_id(segment, run_id, operation, row.destination_key, row.traits_hash),
+        "run_id": run_id,
         "operation": operation,
         "person_id": row.person_id,
         "key": row.destination_key,
@@ -191,13 +208,16 @@ def batch_body(
 
 
 def _membership_batches(
-    segment: str,
+    work: SegmentWork,
     rows: Sequence[tuple[PlanRow | Member, Operation]],
     size: int,
 ) -> Iterator[Sequence[tuple[PlanRow | Member, Operation, dict[str, Any]]]]:
     """Rows in batches ordered by record id, so the same rows always make the same batches."""
     records = sorted(
-        ((row, operation, membership_record(segment, row, operation)) for row, operation in rows),
+        (
+            (row, operation, membership_record(work.segment, work.run_id, row, operation))
+            for row, operation in rows
+        ),
         key=lambda item: item[2]["id"],
     )
     yield from chunks(records, size)
@@ -263,7 +283,7 @@ class WebhookDestination:
         size: int,
         sink: AckSink,
     ) -> None:
-        for batch in _membership_batches(work.segment, rows, size):
+        for batch in _membership_batches(work, rows, size):
             sink.sending([intent(row, operation) for row, operation, _ in batch])
             records = [record for _, _, record in batch]
             failure = self._post(work, receiver, "membership", records)
@@ -308,10 +328,10 @@ class WebhookDestination:
                 or overloaded through every retry: nothing more is sent to it this sync.
         """
         identifier, body = batch_body(work.segment, work.key, kind, records)
-        secret = receiver.secret.reveal()
+        secrets = [secret.reveal() for secret in receiver.secrets]
 
         def signed(content: bytes) -> dict[str, str]:
-            return {SIGNATURE_HEADER: signature_header([secret], int(time.time()), content)}
+            return {SIGNATURE_HEADER: signature_header(secrets, int(time.time()), content)}
 
         try:
             self.client.request(
@@ -327,8 +347,9 @@ class WebhookDestination:
             )
         except AuthError as error:
             raise WebhookConfigError(
-                f"the receiver refused the signature ({error.status}): check that "
-                "its secret matches the segment's secret_env"
+                f"the receiver refused the signature ({error.status}): check that its secret "
+                "matches the segment's secret_env, that the URL's token is current, and that "
+                "this machine's clock is right (receivers refuse signatures over 5 minutes old)"
             ) from None
         except ClientError as error:
             return f"receiver answered {error.status}"

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 6, 1, 9)
 SECRET = "whsec-contract-0123456789abcdef"
-TOKEN = "tok_Zq81PartnerPathToken"
+# A receiver's token in its URL path, percent-encoded as written; the receiver (and httpx's
+# logs) see it decoded: neither form may reach a log.
+TOKEN = "tok%3DZq81PartnerPathToken"
+HOOK_TOKEN = "tok=Zq81PartnerPathToken"
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +88,7 @@ def sync(warehouse: Warehouse, env: dict[str, str], *segments: str) -> SyncRepor
 def audience(sandbox: WebhookSandbox, segment: str) -> dict[str, dict[str, Any]]:
     """What a receiver applying each accepted membership batch in order holds: key -> traits."""
     held: dict[str, dict[str, Any]] = {}
-    for record in sandbox.state.records(hook=f"{segment}-{TOKEN}", type="membership"):
+    for record in sandbox.state.records(hook=f"{segment}-{HOOK_TOKEN}", type="membership"):
         if record["operation"] == "remove":
             held.pop(record["key"], None)
         else:
@@ -155,6 +158,31 @@ def test_the_first_sync_sends_the_audience_then_only_changes_exits_first(
         assert sync(warehouse, env, "vip").segments[0].status == "up to date"
         assert len(sandbox.state.deliveries) == calls, "nothing changed, nothing posted"
         assert sum(sandbox.state.rejected.values()) == 0, "every delivery verified"
+
+
+def test_a_person_who_leaves_and_comes_back_unchanged_is_a_new_change_not_a_duplicate(
+    duckdb_url: str,
+) -> None:
+    store = Store()
+    people(store, "vip", range(1))
+    with receiver() as (sandbox, url), empty_models(duckdb_url) as warehouse:
+        env = environ(url, "vip")
+        for day, present in enumerate([True, False, True, False, True]):
+            if present:
+                store.members[("vip", "p0")] = {"n": 0}
+            else:
+                store.members.pop(("vip", "p0"), None)
+            publish(warehouse, store, T0 + timedelta(days=day))
+            assert sync(warehouse, env, "vip").status == "synced"
+            assert audience(sandbox, "vip") == expected(store, "vip"), f"day {day}"
+        summary = sandbox.state.summary()
+        assert summary["duplicates"] == 0 and summary["repeated_records"] == 0
+        assert [e["change"] for e in sandbox.state.records(type="events")] == [
+            "exited",
+            "entered",
+            "exited",
+            "entered",
+        ]
 
 
 def test_answers_lost_after_the_receiver_stored_a_batch_come_back_as_the_same_batch(
@@ -280,4 +308,4 @@ def test_the_secret_and_the_url_token_never_reach_logs_or_reports(
     texts = [caplog.text, repr(report.as_dict()), repr(wrong.as_dict())]
     assert "HTTP Request: POST" in caplog.text, "requests were logged at all"
     for text in texts:
-        assert SECRET not in text and TOKEN not in text
+        assert SECRET not in text and TOKEN not in text and HOOK_TOKEN not in text

@@ -24,7 +24,7 @@ from activations.destinations.webhook import (
     batch_body,
     receiver_env,
 )
-from activations.rows import Event, Member, Operation, PlanRow
+from activations.rows import Event, Member, Operation, PlanRow, SegmentWork
 from activations.webhook_signature import SignatureError, signature_header, verify
 
 REPO = Path(__file__).resolve().parents[3]
@@ -75,6 +75,23 @@ def test_a_missing_or_malformed_header_is_refused(header: str | None) -> None:
         verify(SECRET, header, b"{}", now=NOW)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=\u00b2,v1=" + "a" * 64,
+        "t=" + "9" * 5000 + ",v1=" + "a" * 64,
+        "t=1,v1=\u00e9",
+        "t=1,t=2,v1=ab",
+    ],
+)
+def test_hostile_headers_are_refused_by_verify_and_by_the_snippet_not_crashed_on(
+    header: str,
+) -> None:
+    with pytest.raises(SignatureError, match="malformed"):
+        verify(SECRET, header, b"{}", now=NOW)
+    assert docs_verifier()(SECRET, header, b"{}", now=NOW) is False
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     body=st.binary(max_size=200),
@@ -97,15 +114,17 @@ def test_the_documented_receiver_snippet_agrees_with_verify(
 
 
 def test_the_receiver_comes_from_the_variables_the_segment_names() -> None:
-    receiver = Receiver.from_env(
-        {"HOOK_URL": " https://partner.example/in/tok_123?k=abc ", "HOOK_KEY": SECRET},
-        "vip",
-        OPTIONS,
+    url = "https://partner.example/in/tok%2F123?key=abc12345"
+    receiver = Receiver.from_env({"HOOK_URL": f" {url} ", "HOOK_KEY": SECRET}, "vip", OPTIONS)
+    assert receiver.url == url and [str(s) for s in receiver.secrets] == ["***"]
+    assert SECRET not in repr(receiver) and "tok" not in repr(receiver)
+    # What logs must not show: the secret, and the URL's path and query (receivers' tokens),
+    # also percent-decoded, as httpx logs them.
+    assert set(receiver.redacted) == {SECRET, "/in/tok%2F123", "/in/tok/123", "key=abc12345"}
+    short = Receiver.from_env(
+        {"HOOK_URL": "https://p.example/in", "HOOK_KEY": SECRET}, "v", OPTIONS
     )
-    assert receiver.url == "https://partner.example/in/tok_123?k=abc"
-    assert str(receiver.secret) == "***" and SECRET not in repr(receiver)
-    # What logs must not show: the secret, and the URL's path and query (receivers' tokens).
-    assert set(receiver.redacted) == {SECRET, "/in/tok_123", "k=abc"}
+    assert short.redacted == [SECRET], "a path too short for a token stays readable"
     assert receiver_env({"url_env": "HOOK_URL", "secret_env": "HOOK_KEY"}) == (
         "HOOK_URL",
         "HOOK_KEY",
@@ -120,6 +139,8 @@ def test_the_receiver_comes_from_the_variables_the_segment_names() -> None:
         ({"HOOK_URL": "http://partner.example/in", "HOOK_KEY": SECRET}, "must be an absolute"),
         ({"HOOK_URL": "partner.example/in", "HOOK_KEY": SECRET}, "must be an absolute"),
         ({"HOOK_URL": "https://partner.example/in", "HOOK_KEY": "short"}, "at least 16"),
+        ({"HOOK_URL": "https://p.example/in", "HOOK_KEY": f"{SECRET} x"}, "at least 16"),
+        ({"HOOK_URL": "https://p.example/in", "HOOK_KEY": f"{SECRET} " * 3}, "two separated"),
     ],
 )
 def test_an_unusable_receiver_is_refused_naming_the_segment(
@@ -129,6 +150,12 @@ def test_an_unusable_receiver_is_refused_naming_the_segment(
         Receiver.from_env(environ, "vip", OPTIONS)
     assert str(refused.value).startswith("segment vip:")
     assert SECRET not in str(refused.value)
+
+
+def test_a_secret_being_rotated_is_two_and_both_sign() -> None:
+    environ = {"HOOK_URL": "https://p.example/in", "HOOK_KEY": f"{SECRET} old-secret-being-rotated"}
+    receiver = Receiver.from_env(environ, "vip", OPTIONS)
+    assert [s.reveal() for s in receiver.secrets] == [SECRET, "old-secret-being-rotated"]
 
 
 def test_plain_http_is_allowed_to_this_machine_only() -> None:
@@ -155,10 +182,14 @@ def member(n: int, traits_hash: str = "h") -> Member:
     return Member(f"p{n}@example.com", f"p{n}", traits_hash, f"p{n}@example.com", None, {"n": n})
 
 
+def work(run_id: str | None = "r1") -> SegmentWork:
+    return SegmentWork("vip", {}, "email", [], [], [], [], run_id=run_id)
+
+
 def batches(rows: list[tuple[PlanRow | Member, Operation]], size: int) -> list[tuple[str, bytes]]:
     return [
         batch_body("vip", "email", "membership", [record for _, _, record in batch])
-        for batch in _membership_batches("vip", rows, size)
+        for batch in _membership_batches(work(), rows, size)
     ]
 
 
@@ -173,17 +204,20 @@ def test_the_same_rows_make_the_same_batches_in_any_order(order: list[int], size
 
 
 def test_a_record_id_changes_with_what_the_receiver_would_apply() -> None:
-    def record(row: PlanRow | Member, operation: Operation) -> dict[str, Any]:
-        (batch,) = _membership_batches("vip", [(row, operation)], 10)
+    def record(row: PlanRow | Member, operation: Operation, run: str = "r1") -> dict[str, Any]:
+        (batch,) = _membership_batches(work(run), [(row, operation)], 10)
         return batch[0][2]
 
     add = record(member(1), "add")
-    assert add["id"] == record(member(1), "add")["id"]
+    assert add["id"] == record(member(1), "add")["id"], "a re-send is the same record"
     assert add["id"] != record(member(1), "update")["id"]
     assert add["id"] != record(member(1, traits_hash="other"), "add")["id"]
+    # Left and came back with the same traits: a new change, which a receiver must not drop.
+    assert add["id"] != record(member(1), "add", run="r3")["id"]
     remove = record(PlanRow("p1@example.com", "p1", "h"), "remove")
     assert remove == {
         "id": remove["id"],
+        "run_id": "r1",
         "operation": "remove",
         "person_id": "p1",
         "key": "p1@example.com",
