@@ -10,9 +10,11 @@ snapshot as they were, so the next run records the same changes once, never twic
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
 from activations.errors import CohortflowError
@@ -43,11 +45,13 @@ class SegmentChanges:
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """The changes one run recorded, per segment."""
+    """The changes one run recorded, per segment; `skipped`: segments a full run left alone
+    because a fast run had already compared them as of a later instant."""
 
     run_id: str
     as_of: datetime
     segments: dict[str, SegmentChanges] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
 
     def total(self, kind: str) -> int:
         return sum(getattr(changes, kind) for changes in self.segments.values())
@@ -65,6 +69,7 @@ def detect_changes(
     models_schema: str,
     as_of: datetime,
     run_id: str | None = None,
+    segments: Collection[str] | None = None,
 ) -> RecordedRun:
     """Record this run's entered/exited/updated members and advance the snapshot.
 
@@ -74,18 +79,26 @@ def detect_changes(
         models_schema: where dbt built segment_membership.
         as_of: the instant the membership was computed as of.
         run_id: the run's id; a new one when omitted.
+        segments: compare only these (a fast run: the segments it rebuilt); None compares
+            every segment (a full run), except those a fast run already compared as of a later
+            instant, which keep their fresher state (`RecordedRun.skipped`).
 
     Raises:
-        BackfillRefused: `as_of` is earlier than the last recorded run's.
+        BackfillRefused: a full run's `as_of` is earlier than the last full run's, or a fast
+            run's earlier than one of its segments' last comparison.
     """
     migrate(connection, state_schema)
     schemas = {"state_schema": state_schema, "models_schema": models_schema}
     connection.execute(statement(connection, "lock_membership_state"))
-    _refuse_backfill(connection, state_schema, as_of)
+    compared, skipped = _segments_to_compare(connection, schemas, as_of, segments)
     run_id = run_id or new_run_id(as_of)
     values = {"run_id": run_id, "as_of": as_of}
 
-    connection.execute(statement(connection, "insert_membership_changes", **schemas), values)
+    diff = statement(connection, "insert_membership_changes", **schemas).bindparams(
+        bindparam("segments", expanding=True)
+    )
+    # An empty IN list is not valid SQL everywhere: a name no segment has stands in for none.
+    connection.execute(diff, {**values, "segments": sorted(compared) or [""]})
     failpoint("after_change_log")
     connection.execute(statement(connection, "delete_snapshot_changed", **schemas), values)
     failpoint("after_snapshot_delete")
@@ -96,18 +109,57 @@ def detect_changes(
     failpoint("after_history")
 
     recorded = RecordedRun(
-        run_id=run_id, as_of=as_of, segments=_counts(connection, schemas, run_id)
+        run_id=run_id,
+        as_of=as_of,
+        segments=_counts(connection, schemas, run_id),
+        skipped=tuple(sorted(skipped)),
     )
     connection.execute(
         statement(connection, "insert_membership_run", **schemas),
         {
             **values,
             "recorded_at": datetime.now(UTC).replace(tzinfo=None),
+            "scope": "full" if segments is None else "fast",
             **{kind: recorded.total(kind) for kind in CHANGE_KINDS},
         },
     )
+    if compared:
+        connection.execute(
+            statement(connection, "insert_run_segments", **schemas),
+            [{**values, "segment": segment} for segment in sorted(compared)],
+        )
     failpoint("before_commit")
     return recorded
+
+
+def _segments_to_compare(
+    connection: Connection,
+    schemas: dict[str, str],
+    as_of: datetime,
+    segments: Collection[str] | None,
+) -> tuple[set[str], set[str]]:
+    """The segments this run compares, and those a full run skips (compared later already).
+
+    Raises:
+        BackfillRefused: see `detect_changes`.
+    """
+    state_schema = schemas["state_schema"]
+    last = {
+        str(row.segment): row.as_of
+        for row in connection.execute(statement(connection, "select_segment_last_as_of", **schemas))
+    }
+    if segments is None:
+        _refuse_backfill(connection, state_schema, as_of)
+        later = {name for name, at in last.items() if at is not None and at > as_of}
+        return set(last) - later, later
+    for segment in sorted(segments):
+        at = last.get(segment)
+        if at is not None and as_of < at:
+            raise BackfillRefused(
+                f"as_of {as_of:%Y-%m-%d %H:%M:%S} is before segment {segment}'s last comparison "
+                f"(as_of {at:%Y-%m-%d %H:%M:%S}): change detection only moves forward."
+            )
+    return set(segments), set()
 
 
 def refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) -> None:
@@ -122,12 +174,15 @@ def refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) 
     """
     if "membership_runs" not in present_tables(connection, state_schema):
         return
+    migrate(connection, state_schema)  # a state from before per-segment runs gains their scope
     _refuse_backfill(connection, state_schema, as_of)
 
 
 def _refuse_backfill(connection: Connection, state_schema: str, as_of: datetime) -> None:
+    """A full run may not go before the last full run (a fast run's later instant only makes
+    the full run leave that run's segments alone)."""
     last = connection.execute(
-        statement(connection, "select_last_membership_run", state_schema=state_schema)
+        statement(connection, "select_last_full_run", state_schema=state_schema)
     ).first()
     if last is not None and as_of < last.as_of:
         raise BackfillRefused(

@@ -33,6 +33,7 @@ _RUN_KEYED = (
     ("sync_baselines", "baseline_run_id"),
     ("check_results", "run_id"),
     ("membership_change_log", "run_id"),
+    ("membership_run_segments", "run_id"),
     ("membership_runs", "run_id"),
 )
 

@@ -1,6 +1,7 @@
 -- The diff: current segment_membership against the previous run's snapshot, appended to the change
 -- log. A full outer join on (segment, person_id) finds entries (no previous row), exits (no current
--- row) and trait updates (both, different hash) in one pass inside the warehouse.
+-- row) and trait updates (both, different hash) in one pass inside the warehouse, for the segments
+-- this run compares (a fast run compares only its own).
 insert into {state_schema}.membership_change_log
     (run_id, as_of, segment, person_id, change, traits_hash)
 select
@@ -18,6 +19,9 @@ from {models_schema}.segment_membership as cur
 full outer join {state_schema}.membership_snapshot as prev
     on prev.segment = cur.segment
     and prev.person_id = cur.person_id
-where prev.person_id is null
-    or cur.person_id is null
-    or prev.traits_hash <> cur.traits_hash
+where coalesce(cur.segment, prev.segment) in :segments
+    and (
+        prev.person_id is null
+        or cur.person_id is null
+        or prev.traits_hash <> cur.traits_hash
+    )
