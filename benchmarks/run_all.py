@@ -12,7 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import change_detection, foundation, klaviyo_sync, omnisend_sync, quality_checks
+from benchmarks import (
+    change_detection,
+    foundation,
+    klaviyo_sync,
+    omnisend_sync,
+    quality_checks,
+    sms_sync,
+)
 from benchmarks.machine import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -22,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], str]] = {
     "change_detection": change_detection.main,
     "klaviyo_sync": klaviyo_sync.main,
     "omnisend_sync": omnisend_sync.main,
+    "sms_sync": sms_sync.main,
     "quality_checks": quality_checks.main,
 }
 
