@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 FaultKind = Literal["429", "500", "503", "timeout", "drop_before", "drop_after"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
@@ -110,6 +112,42 @@ class FaultPicker:
         with self._lock:
             rate = self._faults.partial_job_rate
             return rate > 0.0 and self._rows.random() < rate
+
+
+class FaultControls:
+    """What every sandbox says about its fault injection: the settings, and changing them while
+    serving (a test turns faults off to let a sync settle). A sandbox sets `_picker`."""
+
+    _picker: FaultPicker
+
+    @property
+    def faults(self) -> Faults:
+        """The current fault settings."""
+        return self._picker.faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Change fault injection while serving."""
+        self._picker.set(faults)
+
+
+class CountsFaults(Protocol):
+    """A sandbox state that counts the faults injected into it, by kind."""
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def faults(self) -> Counter[str]: ...
+
+
+def fault_counter(state: CountsFaults) -> Callable[[FaultKind], None]:
+    """The `on_fault` of a FaultMiddleware that counts each injected fault in `state.faults`."""
+
+    def count(kind: FaultKind) -> None:
+        with state.lock:
+            state.faults[kind] += 1
+
+    return count
 
 
 class FaultMiddleware:

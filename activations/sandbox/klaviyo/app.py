@@ -23,7 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activations.sandbox.faults import FaultKind, FaultMiddleware, FaultPicker, Faults, Scope
+from activations.sandbox.faults import (
+    FaultControls,
+    FaultKind,
+    FaultMiddleware,
+    FaultPicker,
+    Faults,
+    Scope,
+)
 from activations.sandbox.klaviyo.handlers import HANDLERS
 from activations.sandbox.klaviyo.ids import IdFactory
 from activations.sandbox.klaviyo.jsonapi import CONTENT_TYPE, ApiError, Call, Reply, error_object
@@ -43,7 +50,7 @@ SANDBOX_PREFIX = "/__sandbox__/"
 _REVISION = re.compile(r"^(\d{4}-\d{2}-\d{2})(\.[A-Za-z0-9_-]+)?$")
 
 
-class KlaviyoSandbox:
+class KlaviyoSandbox(FaultControls):
     """The Klaviyo sandbox: `app` is the ASGI application, `state` what it holds.
 
     Args:
@@ -99,15 +106,6 @@ class KlaviyoSandbox:
     def revision(self) -> str:
         """The API revision the sandbox implements (2026-07-15)."""
         return self.spec.revision
-
-    @property
-    def faults(self) -> Faults:
-        """The current fault settings."""
-        return self._picker.faults
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change fault injection while serving."""
-        self._picker.set(faults)
 
     async def _sandbox_state(self, request: Request) -> Response:
         return JSONResponse(self.state.summary())

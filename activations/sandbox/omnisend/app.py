@@ -22,7 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activations.sandbox.faults import FaultKind, FaultMiddleware, FaultPicker, Faults, Scope
+from activations.sandbox.faults import (
+    FaultControls,
+    FaultKind,
+    FaultMiddleware,
+    FaultPicker,
+    Faults,
+    Scope,
+    fault_counter,
+)
 from activations.sandbox.limits import ApiClock, Limit, SlidingWindowLimiter
 from activations.sandbox.omnisend.handlers import (
     HANDLERS,
@@ -47,7 +55,7 @@ BRAND_LIMIT = Limit("brand", BRAND_PER_MINUTE, 60.0)
 TAGS_LIMIT = Limit("tags", TAGS_PER_MINUTE, 60.0)
 
 
-class OmnisendSandbox:
+class OmnisendSandbox(FaultControls):
     """The Omnisend sandbox: `app` is the ASGI application, `state` what the brand holds.
 
     Serves under `/api` (the documents' server URL is `https://api.omnisend.com/api`), so a
@@ -107,21 +115,13 @@ class OmnisendSandbox:
             self._picker,
             applies_to=_is_api,
             error_body=_fault_body,
-            on_fault=self._count_fault,
+            on_fault=fault_counter(self.state),
         )
 
     @property
     def version(self) -> str:
         """The API version the sandbox implements."""
         return API_VERSION
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change fault injection while serving."""
-        self._picker.set(faults)
-
-    def _count_fault(self, kind: FaultKind) -> None:
-        with self.state.lock:
-            self.state.faults[kind] += 1
 
     async def _sandbox_state(self, request: Request) -> Response:
         return JSONResponse(self.state.summary())

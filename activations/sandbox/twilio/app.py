@@ -25,7 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activations.sandbox.faults import FaultKind, FaultMiddleware, FaultPicker, Faults, Scope
+from activations.sandbox.faults import (
+    FaultControls,
+    FaultKind,
+    FaultMiddleware,
+    FaultPicker,
+    Faults,
+    Scope,
+    fault_counter,
+)
 from activations.sandbox.limits import ApiClock, Limit, SlidingWindowLimiter
 from activations.sandbox.openapi import (
     ApiSpec,
@@ -58,7 +66,7 @@ SCHEMA_CODES = {"/To": 21604, "/MessagingServiceSid": 21705}
 FAULT_CODES = {429: 20429, 500: 20500, 503: 20503}
 
 
-class TwilioSandbox:
+class TwilioSandbox(FaultControls):
     """The Twilio sandbox: `app` is the ASGI application, `state` what the account holds.
 
     Serves the spec's paths as they are (`/2010-04-01/Accounts/{AccountSid}/Messages.json`), so a
@@ -137,17 +145,8 @@ class TwilioSandbox:
             self._picker,
             applies_to=_is_api,
             error_body=_fault_body,
-            on_fault=self._count_fault,
+            on_fault=fault_counter(self.state),
         )
-
-    @property
-    def faults(self) -> Faults:
-        """The current fault settings."""
-        return self._picker.faults
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change fault injection while serving."""
-        self._picker.set(faults)
 
     def _check_settings(
         self, account_sid: str, auth_token: str, senders: Sequence[str], service: str
@@ -165,10 +164,6 @@ class TwilioSandbox:
         pattern = create.body_schema["properties"]["MessagingServiceSid"]["pattern"]
         if not re.match(pattern, service):
             raise ValueError(f"messaging_service_sid must match {pattern}, got {service!r}")
-
-    def _count_fault(self, kind: FaultKind) -> None:
-        with self.state.lock:
-            self.state.faults[kind] += 1
 
     async def _sandbox_state(self, request: Request) -> Response:
         return JSONResponse(self.state.summary())

@@ -23,7 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activations.sandbox.faults import FaultKind, FaultMiddleware, FaultPicker, Faults, Scope
+from activations.sandbox.faults import (
+    FaultControls,
+    FaultKind,
+    FaultMiddleware,
+    FaultPicker,
+    Faults,
+    Scope,
+    fault_counter,
+)
 from activations.sandbox.webhook.state import BATCH_TYPES, KEYS, Delivery, WebhookState
 from activations.webhook_signature import (
     BATCH_ID_HEADER,
@@ -48,7 +56,7 @@ class Refusal(Exception):
         self.reason = reason
 
 
-class WebhookSandbox:
+class WebhookSandbox(FaultControls):
     """A partner's webhook receiver: `app` is the ASGI application, `state` what it received.
 
     One sandbox stands in for any number of partner endpoints: a destination configured with
@@ -94,21 +102,8 @@ class WebhookSandbox:
             self._picker,
             applies_to=_is_hook,
             error_body=_fault_body,
-            on_fault=self._count_fault,
+            on_fault=fault_counter(self.state),
         )
-
-    @property
-    def faults(self) -> Faults:
-        """The current fault settings."""
-        return self._picker.faults
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change fault injection while serving."""
-        self._picker.set(faults)
-
-    def _count_fault(self, kind: FaultKind) -> None:
-        with self.state.lock:
-            self.state.faults[kind] += 1
 
     async def _sandbox_state(self, request: Request) -> Response:
         return JSONResponse(self.state.summary())
