@@ -189,8 +189,7 @@ def sync_table(report: SyncReport) -> RenderableType:
         if waited:
             cells.append(f"{segment.rate_limit_wait_seconds:.1f}s")
         table.add_row(*cells)
-    reasons = [line for segment in report.segments for line in failure_lines(segment)]
-    return Group(table, *reasons) if reasons else table
+    return _with_reasons(table, report)
 
 
 # Reasons shown per segment; the rest are counted, and all are in cohortflow_state.sync_row_errors.
@@ -230,6 +229,11 @@ def _texts_table(table: Table, report: SyncReport) -> RenderableType:
             f"{segment.failed + segment.failed_events:,}",
             f"{segment.api_calls:,}",
         )
+    return _with_reasons(table, report)
+
+
+def _with_reasons(table: Table, report: SyncReport) -> RenderableType:
+    """`table`, then a line per most common failure reason of each segment."""
     reasons = [line for segment in report.segments for line in failure_lines(segment)]
     return Group(table, *reasons) if reasons else table
 
@@ -261,20 +265,21 @@ def sync_totals(report: SyncReport) -> str:
     return f"{report.destination}: {'; '.join(parts)}"
 
 
-def sandbox_table(sandbox: KlaviyoSandbox) -> Table:
-    """What the local Klaviyo sandbox holds after a demo run: lists, events, consent."""
-    state = sandbox.state
-    table = Table(
-        title="Klaviyo sandbox",
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
-    )
-    table.add_column("list", justify="left", no_wrap=True)
-    table.add_column("members", justify="right")
-    for name in sorted(set(state.lists.values())):
-        table.add_row(name, f"{len(state.list_members(name)):,}")
+def _held_table(title: str, place: str, unit: str, held: Mapping[str, int]) -> Table:
+    """A sandbox's contents after a demo run: one row per place (list, tag, status), its count."""
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column(place, justify="left", no_wrap=True)
+    table.add_column(unit, justify="right")
+    for name in sorted(held):
+        table.add_row(name, f"{held[name]:,}")
     return table
+
+
+def sandbox_table(sandbox: KlaviyoSandbox) -> Table:
+    """What the local Klaviyo sandbox holds after a demo run: members per list."""
+    state = sandbox.state
+    members = {name: len(state.list_members(name)) for name in set(state.lists.values())}
+    return _held_table("Klaviyo sandbox", "list", "members", members)
 
 
 def sandbox_totals(sandbox: KlaviyoSandbox) -> str:
@@ -288,13 +293,8 @@ def sandbox_totals(sandbox: KlaviyoSandbox) -> str:
 def omnisend_table(sandbox: OmnisendSandbox) -> Table:
     """What the local Omnisend sandbox holds after a demo run: contacts per tag."""
     summary = sandbox.state.summary()
-    holders: Counter[str] = Counter(tag for c in summary["contacts"] for tag in c["tags"])
-    table = Table(title="Omnisend sandbox", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("tag", justify="left", no_wrap=True)
-    table.add_column("contacts", justify="right")
-    for tag in sorted(holders):
-        table.add_row(tag, f"{holders[tag]:,}")
-    return table
+    holders = Counter(tag for contact in summary["contacts"] for tag in contact["tags"])
+    return _held_table("Omnisend sandbox", "tag", "contacts", holders)
 
 
 def omnisend_totals(sandbox: OmnisendSandbox) -> str:
@@ -313,14 +313,8 @@ def omnisend_totals(sandbox: OmnisendSandbox) -> str:
 
 def twilio_table(sandbox: TwilioSandbox) -> Table:
     """What the local Twilio sandbox holds after a demo run: outbound texts per status."""
-    summary = sandbox.state.summary()
-    statuses: Counter[str] = Counter(message["status"] for message in summary["outbound"])
-    table = Table(title="Twilio sandbox", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("status", justify="left", no_wrap=True)
-    table.add_column("texts", justify="right")
-    for status in sorted(statuses):
-        table.add_row(status, f"{statuses[status]:,}")
-    return table
+    statuses = Counter(message["status"] for message in sandbox.state.summary()["outbound"])
+    return _held_table("Twilio sandbox", "status", "texts", statuses)
 
 
 def twilio_totals(sandbox: TwilioSandbox) -> str:
